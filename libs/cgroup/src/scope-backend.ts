@@ -1,0 +1,69 @@
+/**
+ * The one interface machined uses for machine scopes. A backend is chosen once at start-up
+ * (see select-backend.ts): systemd's StartTransientUnit where systemd is PID 1 and owns
+ * org.freedesktop.systemd1, otherwise the cgroup file system directly.
+ */
+
+/** How the cgroup file systems are mounted on this host. */
+export type Hierarchy = 'unified' | 'hybrid' | 'legacy';
+
+export interface ScopeSpec {
+  /** Unit name, already escaped: `machine-my\x2dbox.scope`. */
+  unit: string;
+  /** Slice the scope goes into, e.g. `machine.slice` (`a-b.slice` nests as `/a.slice/a-b.slice`). */
+  slice: string;
+  /** `Container NAME` / `Virtual Machine NAME`, as upstream. */
+  description: string;
+  /** Processes moved in before createScope resolves (the leader). */
+  pids: number[];
+  /**
+   * The caller's scope properties, verbatim from CreateMachine's `a(sv)` as `[name, signature, value]`.
+   * The systemd backend appends them to its StartTransientUnit call; cgroupfs applies what it can
+   * (TasksMax, MemoryMax, CPUWeight where the controller exists) and keeps the rest for callers.
+   */
+  properties: Array<[name: string, signature: string, value: unknown]>;
+}
+
+/** Where a unit lives: the unit name and its cgroup path relative to the hierarchy root. */
+export interface UnitLocation {
+  unit: string;
+  /** e.g. `/machine.slice/machine-foo.scope` */
+  cgroupPath: string;
+  /** Path below the unit when the process sits deeper, e.g. `payload`; '' otherwise. */
+  subgroup: string;
+}
+
+export interface Accounting {
+  memoryCurrent?: bigint;
+  cpuUsageNsec?: bigint;
+  tasksCurrent?: bigint;
+}
+
+export interface ScopeBackend {
+  readonly kind: 'systemd' | 'cgroupfs';
+  readonly hierarchy: Hierarchy;
+
+  /** Creates the scope and moves spec.pids into it; resolves only once they are inside. */
+  createScope(spec: ScopeSpec): Promise<UnitLocation>;
+  /** Moves one more process into an existing unit's cgroup. */
+  attach(location: UnitLocation, pid: number): Promise<void>;
+  /** Every PID in the unit's cgroup and all of its sub-cgroups. */
+  members(location: UnitLocation): Promise<number[]>;
+  /** Signals every process of the unit (cgroup.kill for SIGKILL where the kernel has it). */
+  killAll(location: UnitLocation, signal: number): Promise<void>;
+  /**
+   * Calls onEmpty once when the unit has no process left (inotify on cgroup.events where that
+   * works, polling otherwise). Returns a function that stops watching.
+   */
+  watchEmpty(location: UnitLocation, onEmpty: () => void): () => void;
+  /** True when the unit's cgroup (or systemd unit) still exists. */
+  exists(location: UnitLocation): Promise<boolean>;
+  /** Removes the unit's cgroups, sub-cgroups first (nspawn leaves `payload`/`supervisor`); stops a systemd unit. */
+  remove(location: UnitLocation): Promise<void>;
+  /** What the kernel accounts for the unit, where the controllers exist. */
+  accounting(location: UnitLocation): Promise<Accounting>;
+  /** The unit a process belongs to (slices skipped, as sd-login does), or null when it is in none. */
+  unitOfPid(pid: number): Promise<UnitLocation | null>;
+  /** Releases watches and bus connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Builds an app's self-contained deployable in apps/<app>/dist: one ESM bundle of the app and the
+// workspace libs it uses (from their sources), the native modules left external, a package.json
+// naming only those runtime dependencies, and the app's service files from apps/<app>/deploy.
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const app = process.argv[2];
+if (!app) {
+  console.error('usage: bundle-app.mjs <app>');
+  process.exit(2);
+}
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const appDir = join(root, 'apps', app);
+const dist = join(appDir, 'dist');
+const appPkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+// Native addons cannot be bundled; they stay external and become the deployable's dependencies.
+// x11 is an optional require inside dbus-next that is never taken on a unix socket.
+const NATIVE = ['usocket', 'zeromq', 'node-pty'];
+const external = [...NATIVE, 'x11'];
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(join(dist, 'bin'), { recursive: true });
+const outfile = join(dist, 'bin', `${app}.mjs`);
+await build({
+  entryPoints: [join(appDir, 'src', 'main.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  conditions: ['machined-source'],
+  external,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  banner: {
+    js: [
+      '#!/usr/bin/env node',
+      // CommonJS dependencies bundled into ESM still call require() for node builtins.
+      "import { createRequire as __machinedCreateRequire } from 'node:module';",
+      'const require = __machinedCreateRequire(import.meta.url);',
+    ].join('\n'),
+  },
+});
+chmodSync(outfile, 0o755);
+
+const runtimeDeps = {};
+for (const name of NATIVE) {
+  const range = appPkg.dependencies?.[name];
+  if (range) runtimeDeps[name] = rootPkg.dependencies?.[name] ?? range;
+}
+const deployPkg = {
+  name: app,
+  version: appPkg.version,
+  description: appPkg.description,
+  type: 'module',
+  bin: { [app]: `bin/${app}.mjs` },
+  engines: { node: '>=20' },
+  dependencies: runtimeDeps,
+  ...(rootPkg.overrides?.usocket && runtimeDeps.usocket ? { overrides: { usocket: '$usocket' } } : {}),
+};
+writeFileSync(join(dist, 'package.json'), JSON.stringify(deployPkg, null, 2) + '\n');
+
+const deployDir = join(appDir, 'deploy');
+if (existsSync(deployDir)) cpSync(deployDir, dist, { recursive: true });
