@@ -31,3 +31,21 @@ export async function connectSystemBus(options: ConnectOptions = {}): Promise<db
   });
   return bus;
 }
+
+export const DBUS_NAME_FLAG_DO_NOT_QUEUE = 0x4;
+export const DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER = 1;
+
+/** Asks the bus driver whether a name has an owner right now. */
+export async function nameHasOwner(bus: dbus.MessageBus, name: string): Promise<boolean> {
+  const reply = await bus.call(
+    new dbus.Message({
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'NameHasOwner',
+      signature: 's',
+      body: [name],
+    }),
+  );
+  return reply?.body?.[0] === true;
+}

@@ -1,0 +1,61 @@
+/**
+ * The org.freedesktop.machine1.Machine interface of one machine object. Handlers only translate
+ * between the bus and the Registry; Manager's by-name methods call these same handlers.
+ */
+import { Errors, MACHINE_INTERFACE, Machine1Actions, parseKillWhom, signalIsValid } from '@machined/protocol';
+import type { Machine } from '../registry/machine.js';
+import type { Registry } from '../registry/registry.js';
+import type { Authorizer } from './authorize.js';
+import type { CallContext, ServedInterface } from './object-server.js';
+
+export interface MachineBusDeps {
+  registry: Registry;
+  authorizer: Authorizer;
+}
+
+/** Handlers taking the machine first; the Machine object and Manager's by-name methods share them. */
+export function machineHandlers({ registry, authorizer }: MachineBusDeps) {
+  const manage = (ctx: CallContext, m: Machine, verb: string) =>
+    authorizer.authorize(ctx, Machine1Actions.manageMachines, { machine: m.name, verb }, { ownerUid: m.uid });
+
+  return {
+    async Terminate(ctx: CallContext, m: Machine): Promise<unknown[]> {
+      await manage(ctx, m, 'terminate');
+      await registry.terminate(m);
+      return [];
+    },
+    async Kill(ctx: CallContext, m: Machine, whom: string, signal: number): Promise<unknown[]> {
+      const target = parseKillWhom(whom);
+      if (target === null) throw Errors.invalidKillWhom(whom);
+      if (!signalIsValid(signal)) throw Errors.invalidSignal(signal);
+      await manage(ctx, m, 'kill');
+      await registry.kill(m, target, signal);
+      return [];
+    },
+  };
+}
+
+export type MachineHandlers = ReturnType<typeof machineHandlers>;
+
+export function machineInterface(m: Machine, handlers: MachineHandlers): ServedInterface {
+  return {
+    spec: MACHINE_INTERFACE,
+    methods: {
+      Terminate: (ctx) => handlers.Terminate(ctx, m),
+      Kill: (ctx, whom: string, signal: number) => handlers.Kill(ctx, m, whom, signal),
+    },
+    properties: {
+      Name: () => m.name,
+      Id: () => (m.id.length === 16 ? m.id : Buffer.alloc(0)),
+      Timestamp: () => m.timestamp.realtime,
+      TimestampMonotonic: () => m.timestamp.monotonic,
+      Service: () => m.service,
+      Unit: () => m.unit,
+      Leader: () => m.leader,
+      Class: () => m.class,
+      RootDirectory: () => m.rootDirectory,
+      NetworkInterfaces: () => m.networkInterfaces,
+      State: () => m.state,
+    },
+  };
+}

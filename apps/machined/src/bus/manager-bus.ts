@@ -1,0 +1,88 @@
+/**
+ * org.freedesktop.machine1.Manager at /org/freedesktop/machine1. By-name methods look the machine
+ * up and hand over to the Machine object's own handler, so each behaviour exists once.
+ */
+import dbus from 'dbus-next';
+import { MANAGER_INTERFACE, Machine1Actions, UINT64_MAX } from '@machined/protocol';
+import { validateMachineRequest, type RawMachineRequest } from '../registry/machine-request.js';
+import type { Registry } from '../registry/registry.js';
+import type { Authorizer } from './authorize.js';
+import type { MachineHandlers } from './machine-bus.js';
+import type { CallContext, ServedInterface } from './object-server.js';
+
+export interface ManagerBusDeps {
+  registry: Registry;
+  authorizer: Authorizer;
+  handlers: MachineHandlers;
+  poolPath: string;
+}
+
+type ScopeProperty = [string, InstanceType<typeof dbus.Variant>];
+
+function rawRequest(
+  name: string,
+  id: Buffer,
+  service: string,
+  cls: string,
+  leader: number,
+  rootDirectory: string,
+  networkInterfaces: number[],
+  scopeProperties: ScopeProperty[],
+): RawMachineRequest {
+  return {
+    name,
+    id,
+    service,
+    class: cls,
+    leader,
+    rootDirectory,
+    networkInterfaces,
+    scopeProperties: scopeProperties.map(([key, v]) => [key, v.signature, v.value]),
+  };
+}
+
+export function managerInterface({ registry, authorizer, handlers, poolPath }: ManagerBusDeps): ServedInterface {
+  async function createOrRegister(ctx: CallContext, raw: RawMachineRequest, mode: 'create' | 'register'): Promise<unknown[]> {
+    const req = validateMachineRequest(raw);
+    const action = mode === 'create' ? Machine1Actions.createMachine : Machine1Actions.registerMachine;
+    await authorizer.authorize(ctx, action, { name: req.name, class: req.class });
+    const caller = await ctx.caller();
+    if (req.leader === 0) req.leader = caller.pid;
+    const m = mode === 'create' ? await registry.create(req, caller) : await registry.register(req, caller);
+    return [m.path];
+  }
+
+  return {
+    spec: MANAGER_INTERFACE,
+    methods: {
+      GetMachine: (_ctx, name: string) => [registry.get(name).path],
+      async GetMachineByPID(ctx, pid: number) {
+        const target = pid === 0 ? (await ctx.caller()).pid : pid;
+        return [(await registry.getByPid(target)).path];
+      },
+      ListMachines: () => [registry.list().map((m) => [m.name, m.class, m.service, m.path])],
+      CreateMachine: (ctx, name, id, service, cls, leader, root, props: ScopeProperty[]) =>
+        createOrRegister(ctx, rawRequest(name, id, service, cls, leader, root, [], props), 'create'),
+      CreateMachineWithNetwork: (ctx, name, id, service, cls, leader, root, ifindices: number[], props: ScopeProperty[]) =>
+        createOrRegister(ctx, rawRequest(name, id, service, cls, leader, root, ifindices, props), 'create'),
+      RegisterMachine: (ctx, name, id, service, cls, leader, root) =>
+        createOrRegister(ctx, rawRequest(name, id, service, cls, leader, root, [], []), 'register'),
+      RegisterMachineWithNetwork: (ctx, name, id, service, cls, leader, root, ifindices: number[]) =>
+        createOrRegister(ctx, rawRequest(name, id, service, cls, leader, root, ifindices, []), 'register'),
+      async UnregisterMachine(ctx, name: string) {
+        const m = registry.get(name);
+        await authorizer.authorize(ctx, Machine1Actions.manageMachines, { machine: m.name, verb: 'unregister' }, { ownerUid: m.uid });
+        await registry.unregister(m);
+        return [];
+      },
+      TerminateMachine: (ctx, name: string) => handlers.Terminate(ctx, registry.get(name)),
+      KillMachine: (ctx, name: string, whom: string, signal: number) => handlers.Kill(ctx, registry.get(name), whom, signal),
+    },
+    properties: {
+      PoolPath: () => poolPath,
+      // Upstream reports usage and limit only from btrfs quota groups; elsewhere both are unknown.
+      PoolUsage: () => UINT64_MAX,
+      PoolLimit: () => UINT64_MAX,
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { ConfigError, parseConfig } from './config.js';
+
+describe('config', () => {
+  it('has the real defaults and honours DBUS_SYSTEM_BUS_ADDRESS', () => {
+    const cfg = parseConfig([], { DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/tmp/x' });
+    expect(cfg).to.deep.include({
+      busAddress: 'unix:path=/tmp/x',
+      stateDir: '/run/systemd/machines',
+      runtimeDir: '/run/machined',
+      poolPath: '/var/lib/machines',
+      terminateTimeoutMs: 10000,
+      cgroupBackend: 'auto',
+    });
+    expect(parseConfig([], {})).to.deep.include({ busAddress: 'unix:path=/run/dbus/system_bus_socket' });
+  });
+
+  it('takes flags over the environment', () => {
+    const cfg = parseConfig(['--state-dir', '/tmp/s', '--terminate-timeout', '1.5'], { MACHINED_STATE_DIR: '/tmp/e' });
+    expect(cfg).to.deep.include({ stateDir: '/tmp/s', terminateTimeoutMs: 1500 });
+  });
+
+  it('refuses unknown flags and bad values with a message', () => {
+    expect(() => parseConfig(['--bogus'], {})).to.throw(ConfigError, /bogus/);
+    expect(() => parseConfig(['--terminate-timeout', 'soon'], {})).to.throw(ConfigError, /soon/);
+    expect(() => parseConfig(['--cgroup-backend', 'magic'], {})).to.throw(ConfigError, /magic/);
+    expect(parseConfig(['--help'], {})).to.equal('help');
+  });
+});

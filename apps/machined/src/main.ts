@@ -1,0 +1,119 @@
+/**
+ * machined: wiring only. Parse the configuration, connect to the system bus, pick the cgroup
+ * backend, re-adopt surviving machines, serve org.freedesktop.machine1 and the internal channel,
+ * and shut down cleanly on SIGTERM.
+ */
+import { selectScopeBackend } from '@machined/cgroup';
+import {
+  DBUS_NAME_FLAG_DO_NOT_QUEUE,
+  DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER,
+  MACHINE1_BUS_NAME,
+  MACHINE1_PATH,
+  MANAGER_INTERFACE,
+  connectSystemBus,
+  nameHasOwner,
+} from '@machined/protocol';
+import { Authorizer } from './bus/authorize.js';
+import { BusCallerLookup } from './bus/caller.js';
+import { machineHandlers } from './bus/machine-bus.js';
+import { MachineTree } from './bus/machine-tree.js';
+import { managerInterface } from './bus/manager-bus.js';
+import { ObjectServer } from './bus/object-server.js';
+import { ChannelServer } from './channel/channel-server.js';
+import { ConfigError, USAGE, parseConfig } from './config.js';
+import { createLogger } from './log.js';
+import { notifyReady } from './notify.js';
+import { Registry } from './registry/registry.js';
+import { restoreMachines } from './registry/restore.js';
+import { StateStore } from './state/state-store.js';
+import { VERSION } from './version.js';
+
+async function main(): Promise<number> {
+  let cfg;
+  try {
+    cfg = parseConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`machined: ${e.message}\nTry 'machined --help'.\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (cfg === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (cfg === 'version') {
+    process.stdout.write(`machined ${VERSION}\n`);
+    return 0;
+  }
+  const log = createLogger(cfg.logLevel);
+
+  const bus = await connectSystemBus({ address: cfg.busAddress, negotiateUnixFd: true });
+  if (await nameHasOwner(bus, MACHINE1_BUS_NAME)) {
+    log.error(`${MACHINE1_BUS_NAME} is already owned on ${cfg.busAddress} (is systemd-machined or another machined running?); exiting.`);
+    bus.disconnect();
+    return 1;
+  }
+
+  const backend = await selectScopeBackend({ bus, prefer: cfg.cgroupBackend });
+  log.info(`Using the ${backend.kind} backend on a ${backend.hierarchy} cgroup hierarchy.`);
+  const store = new StateStore(cfg.stateDir);
+  const registry = new Registry({ backend, store, log, terminateTimeoutMs: cfg.terminateTimeoutMs });
+  const restored = await restoreMachines(registry, store, log);
+  if (restored > 0) log.info(`Restored ${restored} machine(s) from ${cfg.stateDir}.`);
+
+  const authorizer = new Authorizer(bus, log);
+  const handlers = machineHandlers({ registry, authorizer });
+  const manager = managerInterface({ registry, authorizer, handlers, poolPath: cfg.poolPath });
+  const server = new ObjectServer(bus, new MachineTree(registry, manager, handlers), new BusCallerLookup(bus), log);
+  const channel = new ChannelServer(cfg.runtimeDir, () => registry.list().map((m) => m.toRecord()), log);
+
+  registry.on('added', (m) => {
+    server.emitSignal(MACHINE1_PATH, MANAGER_INTERFACE, 'MachineNew', [m.name, m.path]);
+    channel.publish({ type: 'machine.new', machine: m.toRecord() });
+  });
+  registry.on('removed', (m) => {
+    server.emitSignal(MACHINE1_PATH, MANAGER_INTERFACE, 'MachineRemoved', [m.name, m.path]);
+    channel.publish({ type: 'machine.removed', name: m.name });
+  });
+  registry.on('changed', (m) => channel.publish({ type: 'machine.changed', machine: m.toRecord() }));
+
+  const reply = await bus.requestName(MACHINE1_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE);
+  if (reply !== DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
+    log.error(`${MACHINE1_BUS_NAME} was taken by another process while starting; exiting.`);
+    await registry.close();
+    bus.disconnect();
+    return 1;
+  }
+  // Bound only once the name is ours: binding would steal the sockets of a running machined.
+  await channel.start();
+  registry.startLeaderPolling();
+  await notifyReady(log);
+  log.info(`Serving ${MACHINE1_BUS_NAME} on ${cfg.busAddress} with state in ${cfg.stateDir}.`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (code: number, why: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`Shutting down: ${why}.`);
+      await registry.close();
+      await channel.close();
+      await backend.close().catch(() => {});
+      bus.disconnect();
+      resolve(code);
+    };
+    process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+    process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
+    bus.on('error', (e: Error) => void shutdown(1, `bus connection failed: ${e.message}`));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`error: machined: ${err.message}\n`);
+    process.exit(1);
+  },
+);
