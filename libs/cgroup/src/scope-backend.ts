@@ -43,9 +43,13 @@ export interface ScopeBackend {
   readonly kind: 'systemd' | 'cgroupfs';
   readonly hierarchy: Hierarchy;
 
-  /** Creates the scope and moves spec.pids into it; resolves only once they are inside. */
+  /**
+   * Creates the scope and moves spec.pids into it; resolves only once they are inside. Fails
+   * without leaving anything behind: cgroupfs throws CgroupError (code ESRCH for a PID that does
+   * not exist, EEXIST for a populated scope of that name), systemd the bus error (JobFailed, …).
+   */
   createScope(spec: ScopeSpec): Promise<UnitLocation>;
-  /** Moves one more process into an existing unit's cgroup. */
+  /** Moves one more process into an existing unit's cgroup, or into `location.subgroup` when set. */
   attach(location: UnitLocation, pid: number): Promise<void>;
   /** Every PID in the unit's cgroup and all of its sub-cgroups. */
   members(location: UnitLocation): Promise<number[]>;
@@ -53,17 +57,25 @@ export interface ScopeBackend {
   killAll(location: UnitLocation, signal: number): Promise<void>;
   /**
    * Calls onEmpty once when the unit has no process left (inotify on cgroup.events where that
-   * works, polling otherwise). Returns a function that stops watching.
+   * works, polling otherwise; at once when the unit is already empty or gone). Asynchronous, never
+   * from within the call. Returns a function that stops watching.
    */
   watchEmpty(location: UnitLocation, onEmpty: () => void): () => void;
   /** True when the unit's cgroup (or systemd unit) still exists. */
   exists(location: UnitLocation): Promise<boolean>;
-  /** Removes the unit's cgroups, sub-cgroups first (nspawn leaves `payload`/`supervisor`); stops a systemd unit. */
+  /**
+   * Removes the unit's cgroups, sub-cgroups first (nspawn leaves `payload`/`supervisor`), then
+   * enclosing slices that became empty; stops a systemd unit. Kills nothing: on cgroupfs a scope
+   * still populated after a short grace period fails with CgroupError EBUSY. A missing unit is fine.
+   */
   remove(location: UnitLocation): Promise<void>;
   /** What the kernel accounts for the unit, where the controllers exist. */
   accounting(location: UnitLocation): Promise<Accounting>;
-  /** The unit a process belongs to (slices skipped, as sd-login does), or null when it is in none. */
+  /**
+   * The unit a process belongs to (slices skipped, as sd-login does), or null when it is in none.
+   * A PID that does not exist is a CgroupError with code ESRCH.
+   */
   unitOfPid(pid: number): Promise<UnitLocation | null>;
-  /** Releases watches and bus connections. */
+  /** Stops every watch and the backend's bus subscriptions; a bus passed in stays connected. */
   close(): Promise<void>;
 }

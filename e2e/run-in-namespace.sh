@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs a command in a private mount namespace where /run/systemd and the image pool
+# (/var/lib/machines) are fresh tmpfs mounts. systemd's real clients look there:
+# machinectl refuses to run without /run/systemd/system (sd_booted), and sd-login and
+# libnss_mymachines read /run/systemd/machines. Inside the namespace they see the state files
+# our machined writes, while the host's /run/systemd and pool stay untouched, even when a test
+# crashes half-way (the mounts die with the namespace).
+#
+# usage: run-in-namespace.sh CMD [ARG...]
+set -euo pipefail
+
+if [[ $# -eq 0 ]]; then
+  echo "usage: $0 CMD [ARG...]" >&2
+  exit 2
+fi
+
+# Already inside one (a nested call from a script that itself runs here): don't stack another.
+if [[ ${MACHINED_E2E_NAMESPACE:-} == 1 ]]; then
+  exec "$@"
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "$0: the e2e suites need root (mount namespaces, cgroups, systemd-nspawn)" >&2
+  exit 1
+fi
+
+export MACHINED_E2E_NAMESPACE=1
+# Private propagation: nothing mounted in here reaches the host's mount table, and the host's
+# later mounts do not disturb ours. The inner shell sets the mounts up and then becomes CMD.
+exec unshare --mount --propagation private -- bash -euo pipefail -c '
+  mount -t tmpfs -o mode=0755,size=64m machined-e2e-run-systemd /run/systemd
+  mkdir -p /run/systemd/system /run/systemd/machines
+  # The pool: mkdir only if the host lacks it; the mount point itself is then the only trace.
+  mkdir -p /var/lib/machines
+  mount -t tmpfs -o mode=0700 machined-e2e-pool /var/lib/machines
+  exec "$@"
+' run-in-namespace "$@"

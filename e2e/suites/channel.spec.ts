@@ -1,0 +1,92 @@
+/**
+ * The internal channel as a subscriber (nss-helper, later) sees it: a snapshot on request over the
+ * REP socket, then machine events on the PUB socket with sequence numbers that continue the
+ * snapshot's; every message passes libs/protocol's validation. The sockets live in a root-only
+ * directory.
+ */
+import { expect } from 'chai';
+import { statSync } from 'node:fs';
+import * as zmq from 'zeromq';
+import { channelEndpoint, encodeChannelMessage, parseChannelMessage, type ChannelMessage } from '@machined/protocol';
+import { connectBus, startMachined, startPrivateBus, testMachineName, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
+import { createMachine, spawnLeader, waitUntil } from '../support/machines.js';
+
+describe('internal channel (ZeroMQ)', function () {
+  let bus: PrivateBus;
+  let machined: MachinedProcess;
+  let client: BusClient;
+  const sub = new zmq.Subscriber();
+  const events: ChannelMessage[] = [];
+  let reading: Promise<void>;
+
+  before(async () => {
+    bus = await startPrivateBus();
+    machined = await startMachined({ busAddress: bus.address });
+    client = await connectBus(bus.address);
+    sub.connect(channelEndpoint(machined.runtimeDir, 'events'));
+    sub.subscribe('machine.');
+    reading = (async () => {
+      for await (const [, payload] of sub) events.push(parseChannelMessage(payload!));
+    })().catch(() => {});
+  });
+  after(async () => {
+    sub.close();
+    await reading;
+    client?.close();
+    await machined?.stop();
+    await bus?.stop();
+  });
+
+  async function snapshot(): Promise<Extract<ChannelMessage, { type: 'snapshot' }>> {
+    const req = new zmq.Request({ receiveTimeout: 5000, sendTimeout: 5000, linger: 0 });
+    req.connect(channelEndpoint(machined.runtimeDir, 'snapshot'));
+    try {
+      await req.send(encodeChannelMessage({ v: 1, type: 'snapshot.request' }));
+      const [reply] = await req.receive();
+      const msg = parseChannelMessage(reply!);
+      if (msg.type !== 'snapshot') throw new Error(`expected a snapshot, got ${msg.type}`);
+      return msg;
+    } finally {
+      req.close();
+    }
+  }
+
+  it('keeps its sockets in a directory only root can enter', () => {
+    expect(statSync(machined.runtimeDir).mode & 0o777).to.equal(0o700);
+  });
+
+  it('answers a snapshot request with every machine, .host included', async () => {
+    const snap = await snapshot();
+    expect(snap.machines.map((m) => m.name)).to.include('.host');
+  });
+
+  it('publishes machine.new and machine.removed after the snapshot, in sequence', async () => {
+    const before = await snapshot();
+    // The subscriber needs a moment after connect before publications reach it (slow joiner).
+    await new Promise((r) => setTimeout(r, 300));
+    const leader = await spawnLeader();
+    const name = testMachineName('chan');
+    await createMachine(client, name, leader.pid!, { service: 'chan-svc' });
+    const isNew = (e: ChannelMessage): e is Extract<ChannelMessage, { type: 'machine.new' }> => e.type === 'machine.new' && e.machine.name === name;
+    const isRemoved = (e: ChannelMessage): e is Extract<ChannelMessage, { type: 'machine.removed' }> => e.type === 'machine.removed' && e.name === name;
+    const added = await waitUntil(() => events.find(isNew), 'machine.new');
+    expect(added.machine).to.deep.include({ name, class: 'container', service: 'chan-svc', leader: leader.pid, state: 'running' });
+    expect(added.seq).to.be.greaterThan(before.seq);
+    const after = await snapshot();
+    expect(after.machines.map((m) => m.name)).to.include(name);
+
+    leader.kill('SIGKILL');
+    const removed = await waitUntil(() => events.find(isRemoved), 'machine.removed');
+    expect(removed.seq).to.be.greaterThan(added.seq);
+  });
+
+  it('answers a malformed request with an error frame and keeps serving', async () => {
+    const req = new zmq.Request({ receiveTimeout: 5000, linger: 0 });
+    req.connect(channelEndpoint(machined.runtimeDir, 'snapshot'));
+    await req.send('this is not json');
+    const [reply] = await req.receive();
+    req.close();
+    expect(JSON.parse(reply!.toString())).to.include({ type: 'error' });
+    expect((await snapshot()).machines.length).to.be.greaterThan(0);
+  });
+});

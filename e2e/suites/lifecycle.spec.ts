@@ -1,0 +1,114 @@
+/**
+ * A machine lives as long as its leader: leader exit is seen by a listening client as
+ * MachineRemoved with the state file gone; a machined killed with SIGKILL and restarted lists the
+ * same machines, minus those whose leader died in between.
+ */
+import { expect } from 'chai';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { connectBus, leftoverCgroups, startMachined, startPrivateBus, testMachineName, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
+import { createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/machines.js';
+
+const STATE = '/run/systemd/machines';
+const M1 = { sender: 'org.freedesktop.machine1', path: '/org/freedesktop/machine1', interface: 'org.freedesktop.machine1.Manager' };
+
+describe('machine lifecycle', function () {
+  let bus: PrivateBus;
+  let machined: MachinedProcess;
+  let client: BusClient;
+
+  before(async () => {
+    bus = await startPrivateBus();
+    machined = await startMachined({ busAddress: bus.address });
+    client = await connectBus(bus.address);
+  });
+  after(async () => {
+    client?.close();
+    await machined?.stop();
+    await bus?.stop();
+  });
+
+  it('announces a new machine with MachineNew and writes its state file and unit link', async () => {
+    const added = await client.collectSignals({ ...M1, member: 'MachineNew' });
+    const leader = await spawnLeader();
+    const name = testMachineName('new');
+    const path = await createMachine(client, name, leader.pid!);
+    const sig = await added.waitFor((m) => m.body[0] === name);
+    expect(sig.body).to.deep.equal([name, path]);
+    const text = readFileSync(`${STATE}/${name}`, 'utf8');
+    expect(text).to.match(/^# This is private data\. Do not parse\.\nNAME=/);
+    expect(text).to.contain(`LEADER=${leader.pid}\n`);
+    expect(text).to.contain('CLASS=container\n');
+    const unit = `machine-${name.replace(/-/g, '\\x2d')}.scope`;
+    expect(readlinkSync(`${STATE}/unit:${unit}`)).to.equal(name);
+    await added.stop();
+    leader.kill('SIGKILL');
+  });
+
+  it('removes the machine when its leader exits: MachineRemoved, state file and cgroup gone', async () => {
+    const removed = await client.collectSignals({ ...M1, member: 'MachineRemoved' });
+    const leader = await spawnLeader();
+    const name = testMachineName('exit');
+    const path = await createMachine(client, name, leader.pid!);
+    leader.kill('SIGTERM');
+    const sig = await removed.waitFor((m) => m.body[0] === name, 5000);
+    expect(sig.body).to.deep.equal([name, path]);
+    expect(existsSync(`${STATE}/${name}`)).to.equal(false);
+    expect((await listMachineNames(client)).includes(name)).to.equal(false);
+    await waitUntil(() => leftoverCgroups().every((d) => !d.includes(name)), 'the scope cgroup to be removed');
+    await removed.stop();
+  });
+
+  it('ends the machine when the leader exits even though other processes remain, and stops those', async () => {
+    const leader = await spawnLeader();
+    const name = testMachineName('orphans');
+    await createMachine(client, name, leader.pid!);
+    // A second process in the scope, started by moving it in as a child would be.
+    const other = await spawnLeader();
+    const unit = `machine-${name.replace(/-/g, '\\x2d')}.scope`;
+    const { writeFileSync } = await import('node:fs');
+    for (const root of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd']) {
+      if (existsSync(`${root}/machine.slice/${unit}`)) writeFileSync(`${root}/machine.slice/${unit}/cgroup.procs`, String(other.pid));
+    }
+    leader.kill('SIGKILL');
+    await waitUntil(async () => !(await listMachineNames(client)).includes(name), 'the machine to go after its leader');
+    await waitUntil(() => other.signalCode !== null, 'the remaining process to be stopped');
+    expect(other.signalCode).to.equal('SIGTERM');
+  });
+
+  it('survives kill -9 and restart: live machines come back, one whose leader died is dropped', async () => {
+    const keep = await spawnLeader();
+    const lose = await spawnLeader();
+    const keepName = testMachineName('keep');
+    const loseName = testMachineName('lose');
+    await createMachine(client, keepName, keep.pid!, { rootDirectory: '/srv/keep' });
+    await createMachine(client, loseName, lose.pid!);
+
+    await machined.kill9();
+    lose.kill('SIGKILL');
+    await waitUntil(() => lose.signalCode !== null, 'the leader to die while machined is down');
+    expect(existsSync(`${STATE}/${loseName}`), 'state of the dead machine is still on disk').to.equal(true);
+
+    machined = await startMachined({ busAddress: bus.address });
+    const names = await listMachineNames(client);
+    expect(names).to.include(keepName);
+    expect(names).not.to.include(loseName);
+    expect(existsSync(`${STATE}/${loseName}`)).to.equal(false);
+    const [path] = await client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'GetMachine', 's', [keepName]);
+    const [root] = await client.call('org.freedesktop.machine1', path, 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'RootDirectory']);
+    expect(root.value).to.equal('/srv/keep');
+    const [byPid] = await client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'GetMachineByPID', 'u', [keep.pid]);
+    expect(byPid).to.equal(path);
+
+    // And it still watches the restored machine.
+    keep.kill('SIGKILL');
+    await waitUntil(async () => !(await listMachineNames(client)).includes(keepName), 'the restored machine to go with its leader');
+  });
+
+  it('refuses to start a second machined while the name is owned, and the first keeps serving', async () => {
+    const second = await startMachined({ busAddress: bus.address, waitReady: false, runtimeDir: machined.runtimeDir });
+    const exit = await second.exited;
+    expect(exit.code).to.equal(1);
+    expect(second.logs().join('\n')).to.contain('org.freedesktop.machine1 is already owned');
+    expect(await listMachineNames(client)).to.include('.host');
+  });
+});

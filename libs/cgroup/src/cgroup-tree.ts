@@ -1,0 +1,144 @@
+/**
+ * Operations on one cgroup directory and the sub-cgroups below it, in any hierarchy. Cgroup
+ * directories come and go under us (processes exit, nspawn creates `payload`), so every walk
+ * treats a vanished directory as an empty one.
+ */
+import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { cgroupFailure, errnoCode } from './cgroup-error.js';
+
+/** The cgroup directory of `cgroupPath` in the hierarchy mounted at `mount`. */
+export function cgroupDir(mount: string, cgroupPath: string): string {
+  return cgroupPath === '/' ? mount : `${mount}${cgroupPath}`;
+}
+
+/** File content, or undefined when the file (or its cgroup) does not exist. */
+export async function readOptionalFile(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENODEV') return undefined;
+    throw err;
+  }
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Names of the child cgroups of `dir`; none when `dir` is gone. */
+export async function subCgroups(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** PIDs listed in `dir/cgroup.procs` (not below); cgroup.procs may repeat a PID. */
+export async function readProcs(dir: string): Promise<number[]> {
+  const text = await readOptionalFile(join(dir, 'cgroup.procs'));
+  if (text === undefined) return [];
+  return text.split('\n').filter((l) => l !== '').map(Number).filter((pid) => Number.isSafeInteger(pid) && pid > 0);
+}
+
+/** Every PID in `dir` and its sub-cgroups, deduplicated and sorted. */
+export async function readTreeProcs(dir: string): Promise<number[]> {
+  const pids = new Set<number>();
+  const walk = async (d: string): Promise<void> => {
+    const [own, children] = await Promise.all([readProcs(d), subCgroups(d)]);
+    for (const pid of own) pids.add(pid);
+    await Promise.all(children.map((child) => walk(join(d, child))));
+  };
+  await walk(dir);
+  return [...pids].sort((a, b) => a - b);
+}
+
+/**
+ * mkdir -p of `cgroupPath` under `mount`, returning only the directories this call created
+ * (parents first), so that a failed creation removes what it made and nothing that already was.
+ */
+export async function makeCgroup(mount: string, cgroupPath: string): Promise<string[]> {
+  const created: string[] = [];
+  const components = cgroupPath.split('/').filter((c) => c !== '');
+  // ENOENT: someone else removed an empty parent slice between two of our mkdirs; start over.
+  for (let attempt = 0; ; attempt++) {
+    let dir = mount;
+    try {
+      for (const component of components) {
+        dir = join(dir, component);
+        try {
+          await mkdir(dir);
+          created.push(dir);
+        } catch (err) {
+          if (errnoCode(err) !== 'EEXIST') throw err;
+        }
+      }
+      return created;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || attempt >= 3) throw cgroupFailure('Cannot create cgroup', dir, err);
+    }
+  }
+}
+
+/** Moves a process (its whole thread group) into the cgroup. */
+export async function movePid(dir: string, pid: number): Promise<void> {
+  const file = join(dir, 'cgroup.procs');
+  try {
+    await writeFile(file, `${pid}\n`);
+  } catch (err) {
+    throw cgroupFailure(`Cannot move PID ${pid} into`, file, err);
+  }
+}
+
+export interface RemoveOptions {
+  /** How long to keep retrying while the cgroup is still populated (processes still exiting). */
+  busyTimeoutMs: number;
+}
+
+/**
+ * rmdir of `dir` and everything below it, leaf first. A cgroup with live processes or children
+ * refuses with EBUSY; processes that were just killed leave within milliseconds, and a
+ * sub-cgroup may be created meanwhile (nspawn's `payload`), so each retry walks the tree again.
+ * A missing directory counts as removed.
+ */
+export async function removeCgroupTree(dir: string, options: RemoveOptions): Promise<void> {
+  const deadline = Date.now() + options.busyTimeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    for (const child of await subCgroups(dir)) await removeCgroupTree(join(dir, child), options);
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if ((code !== 'EBUSY' && code !== 'ENOTEMPTY') || Date.now() >= deadline) {
+        throw cgroupFailure('Cannot remove cgroup', dir, err);
+      }
+    }
+    await delay(Math.min(10 * 2 ** attempt, 100));
+  }
+}
+
+/**
+ * rmdir that gives up quietly when the directory is in use: for slices, which other machines may
+ * share, and for rolling back a failed creation.
+ */
+export async function removeIfUnused(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return true;
+    if (code === 'EBUSY' || code === 'ENOTEMPTY') return false;
+    throw cgroupFailure('Cannot remove cgroup', dir, err);
+  }
+}

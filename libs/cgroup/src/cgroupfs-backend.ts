@@ -1,0 +1,280 @@
+/**
+ * Machine scopes made directly in the cgroup file system, for hosts where systemd is not PID 1.
+ * A scope lives in cgroup2 (what sd-login reads on unified and hybrid hosts) and in v1
+ * `name=systemd` (what v1-era tools and nspawn's `payload` placement read). v1 controller
+ * hierarchies (memory, cpu, pids…) are only ever read: the process running machined may itself
+ * have been placed in one by its own supervisor.
+ */
+import { access, writeFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { CgroupError, cgroupFailure, errnoCode } from './cgroup-error.js';
+import { assertCgroupPath, unitCgroupPath, unitFromCgroupPath } from './cgroup-path.js';
+import {
+  cgroupDir, isDirectory, makeCgroup, movePid, readOptionalFile, readTreeProcs, removeCgroupTree, removeIfUnused,
+} from './cgroup-tree.js';
+import { watchCgroupEmpty } from './empty-watch.js';
+import { detectHierarchy, type CgroupLayout } from './hierarchy.js';
+import { assertPid, nameSystemdCgroupPath, readProcCgroup, systemdCgroupPath } from './proc-cgroup.js';
+import type { Accounting, Hierarchy, ScopeBackend, ScopeSpec, UnitLocation } from './scope-backend.js';
+import { applyScopeProperties } from './scope-properties.js';
+
+export interface CgroupfsBackendOptions {
+  /** Interval of the poll that replaces inotify on v1-only hosts. */
+  pollIntervalMs?: number;
+  /** How long remove() waits for a cgroup to drain before failing with EBUSY. */
+  busyTimeoutMs?: number;
+  /** Where /proc is; tests only. */
+  procRoot?: string;
+}
+
+/** Kill rounds: processes forked while a round runs are caught by the next one. */
+const KILL_ROUNDS = 10;
+
+function assertSignal(signal: number): void {
+  if (!Number.isInteger(signal) || signal < 1 || signal > 64) throw new CgroupError('EINVAL', `Invalid signal: ${signal}`);
+}
+
+export class CgroupfsBackend implements ScopeBackend {
+  readonly kind = 'cgroupfs' as const;
+  readonly hierarchy: Hierarchy;
+  private readonly pollIntervalMs: number;
+  private readonly busyTimeoutMs: number;
+  private readonly procRoot: string;
+  private readonly watches = new Set<() => void>();
+  // Creating a scope mkdirs the slice; removing one rmdirs the slice when empty. Serializing the
+  // two keeps a removal from deleting the slice between another creation's two mkdirs.
+  private treeLock: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly layout: CgroupLayout = detectHierarchy(), options: CgroupfsBackendOptions = {}) {
+    this.hierarchy = layout.hierarchy;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 2000;
+    this.procRoot = options.procRoot ?? '/proc';
+  }
+
+  /** Hierarchies scopes are made in: cgroup2 first (the one sd-login reads), then name=systemd. */
+  private mounts(): string[] {
+    return [this.layout.unified, this.layout.systemd].filter((m): m is string => m !== undefined);
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.treeLock.then(fn, fn);
+    this.treeLock = run.catch(() => undefined);
+    return run;
+  }
+
+  async createScope(spec: ScopeSpec): Promise<UnitLocation> {
+    const cgroupPath = unitCgroupPath(spec.slice, spec.unit);
+    if (spec.pids.length === 0) throw new CgroupError('EINVAL', `Scope ${spec.unit} needs at least one PID`);
+    spec.pids.forEach(assertPid);
+    // Where each process was, to put it back if a later one cannot be moved.
+    const origins = new Map<number, Awaited<ReturnType<typeof readProcCgroup>>>();
+    for (const pid of spec.pids) origins.set(pid, await readProcCgroup(pid, this.procRoot));
+
+    return this.serialized(async () => {
+      const created: string[] = [];
+      const moved: Array<{ pid: number; mount: string }> = [];
+      try {
+        for (const mount of this.mounts()) {
+          created.push(...(await makeCgroup(mount, cgroupPath)));
+          const dir = cgroupDir(mount, cgroupPath);
+          if ((await readTreeProcs(dir)).length > 0) {
+            throw new CgroupError('EEXIST', `Unit ${spec.unit} already exists with processes in ${dir}`, dir);
+          }
+        }
+        // Limits first, so the leader never runs unconstrained in its scope.
+        if (this.layout.unified !== undefined) {
+          await applyScopeProperties(cgroupDir(this.layout.unified, cgroupPath), spec.properties);
+        }
+        for (const pid of spec.pids) {
+          for (const mount of this.mounts()) {
+            await movePid(cgroupDir(mount, cgroupPath), pid);
+            moved.push({ pid, mount });
+          }
+        }
+      } catch (err) {
+        await this.rollBack(moved, origins, created);
+        throw err;
+      }
+      return { unit: spec.unit, cgroupPath, subgroup: '' };
+    });
+  }
+
+  private async rollBack(
+    moved: Array<{ pid: number; mount: string }>,
+    origins: Map<number, Awaited<ReturnType<typeof readProcCgroup>>>,
+    created: string[],
+  ): Promise<void> {
+    for (const { pid, mount } of moved.reverse()) {
+      const entries = origins.get(pid) ?? [];
+      const origin = mount === this.layout.unified
+        ? systemdCgroupPath(entries, 'unified')
+        : nameSystemdCgroupPath(entries);
+      await movePid(cgroupDir(mount, origin ?? '/'), pid).catch(() => undefined);
+    }
+    for (const dir of created.reverse()) await removeIfUnused(dir).catch(() => undefined);
+  }
+
+  /** Into `location.subgroup` when set (e.g. `payload`), else into the unit's own cgroup. */
+  async attach(location: UnitLocation, pid: number): Promise<void> {
+    assertPid(pid);
+    const path = this.targetPath(location);
+    for (const mount of this.mounts()) {
+      const dir = cgroupDir(mount, path);
+      if (!(await isDirectory(dir))) throw new CgroupError('ENOENT', `Cgroup ${dir} does not exist`, dir);
+      await movePid(dir, pid);
+    }
+  }
+
+  private targetPath(location: UnitLocation): string {
+    const path = location.subgroup ? `${location.cgroupPath}/${location.subgroup}` : location.cgroupPath;
+    assertCgroupPath(path);
+    return path;
+  }
+
+  private unitPath(location: UnitLocation): string {
+    assertCgroupPath(location.cgroupPath);
+    if (location.cgroupPath === '/') throw new CgroupError('EINVAL', 'Refusing to act on the root cgroup');
+    return location.cgroupPath;
+  }
+
+  async members(location: UnitLocation): Promise<number[]> {
+    const mount = this.mounts()[0];
+    return mount === undefined ? [] : readTreeProcs(cgroupDir(mount, this.unitPath(location)));
+  }
+
+  async killAll(location: UnitLocation, signal: number): Promise<void> {
+    assertSignal(signal);
+    const path = this.unitPath(location);
+    if (signal === osConstants.signals.SIGKILL && this.layout.unified !== undefined && !(await this.containsSelf(path))) {
+      const killFile = join(cgroupDir(this.layout.unified, path), 'cgroup.kill');
+      // cgroup.kill (Linux 5.14+) kills the whole subtree atomically, forks included.
+      await access(killFile).then(() => writeFile(killFile, '1')).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw cgroupFailure('Cannot write', killFile, err);
+      });
+    }
+    // Also after cgroup.kill: a process may sit in name=systemd only. systemd's cg_kill loop:
+    // signal each PID once, repeat while new PIDs turn up, never signal ourselves.
+    const signalled = new Set<number>([process.pid]);
+    for (let round = 0; round < KILL_ROUNDS; round++) {
+      let fresh = false;
+      for (const mount of this.mounts()) {
+        for (const pid of await readTreeProcs(cgroupDir(mount, path))) {
+          if (signalled.has(pid)) continue;
+          signalled.add(pid);
+          fresh = true;
+          try {
+            process.kill(pid, signal);
+          } catch (err) {
+            if (errnoCode(err) !== 'ESRCH') throw err;
+          }
+        }
+      }
+      if (!fresh) break;
+    }
+  }
+
+  /** cgroup.kill cannot spare the writer, so it is not used on a cgroup machined itself is in. */
+  private async containsSelf(path: string): Promise<boolean> {
+    const own = systemdCgroupPath(await readProcCgroup(process.pid, this.procRoot), 'unified') ?? '/';
+    return own === path || own.startsWith(`${path}/`);
+  }
+
+  /**
+   * inotify on cgroup2 `cgroup.events` where cgroup2 exists (unified and hybrid), polling of the
+   * name=systemd tree on legacy hosts. A scope that no longer exists counts as empty.
+   */
+  watchEmpty(location: UnitLocation, onEmpty: () => void): () => void {
+    const path = this.unitPath(location);
+    const { unified, systemd } = this.layout;
+    const stop = watchCgroupEmpty(
+      {
+        ...(unified !== undefined ? { eventsFile: join(cgroupDir(unified, path), 'cgroup.events') } : {}),
+        ...(systemd !== undefined ? { pollDir: cgroupDir(systemd, path) } : {}),
+        pollIntervalMs: this.pollIntervalMs,
+        missingMeansEmpty: true,
+      },
+      () => {
+        this.watches.delete(stop);
+        onEmpty();
+      },
+    );
+    this.watches.add(stop);
+    return () => {
+      this.watches.delete(stop);
+      stop();
+    };
+  }
+
+  async exists(location: UnitLocation): Promise<boolean> {
+    const path = this.unitPath(location);
+    for (const mount of this.mounts()) if (await isDirectory(cgroupDir(mount, path))) return true;
+    return false;
+  }
+
+  /**
+   * Removes the unit's cgroup in every hierarchy, sub-cgroups first, then each enclosing slice
+   * that has become empty. Processes are not killed here: a populated scope fails with EBUSY once
+   * busyTimeoutMs has passed.
+   */
+  async remove(location: UnitLocation): Promise<void> {
+    const path = this.unitPath(location);
+    let failure: unknown;
+    for (const mount of this.mounts()) {
+      try {
+        await removeCgroupTree(cgroupDir(mount, path), { busyTimeoutMs: this.busyTimeoutMs });
+      } catch (err) {
+        failure ??= err;
+        continue;
+      }
+      // Only the slices need the lock; waiting for a busy scope to drain must not hold up creations.
+      await this.serialized(() => this.removeEmptySlices(mount, path));
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  private async removeEmptySlices(mount: string, unitPath: string): Promise<void> {
+    const components = unitPath.split('/').filter((c) => c !== '');
+    for (let depth = components.length - 1; depth > 0; depth--) {
+      if (!components[depth - 1]!.endsWith('.slice')) break;
+      const slice = `/${components.slice(0, depth).join('/')}`;
+      // Other machines may still live in the slice: then it stays.
+      if (!(await removeIfUnused(cgroupDir(mount, slice)).catch(() => false))) break;
+    }
+  }
+
+  async accounting(location: UnitLocation): Promise<Accounting> {
+    const path = this.unitPath(location);
+    const read = async (mount: string | undefined, file: string): Promise<bigint | undefined> => {
+      if (mount === undefined) return undefined;
+      const text = await readOptionalFile(join(cgroupDir(mount, path), file)).catch(() => undefined);
+      const value = text?.trim();
+      return value !== undefined && /^[0-9]+$/.test(value) ? BigInt(value) : undefined;
+    };
+    const cpuStat = this.layout.unified === undefined
+      ? undefined
+      : await readOptionalFile(join(cgroupDir(this.layout.unified, path), 'cpu.stat')).catch(() => undefined);
+    const usageUsec = cpuStat === undefined ? undefined : /^usage_usec ([0-9]+)$/m.exec(cpuStat)?.[1];
+    const { controllers, unified } = this.layout;
+
+    const memoryCurrent = (await read(unified, 'memory.current')) ?? (await read(controllers['memory'], 'memory.usage_in_bytes'));
+    const cpuUsageNsec = usageUsec !== undefined ? BigInt(usageUsec) * 1000n : await read(controllers['cpuacct'], 'cpuacct.usage');
+    const tasksCurrent = (await read(unified, 'pids.current')) ?? (await read(controllers['pids'], 'pids.current'));
+    return {
+      ...(memoryCurrent !== undefined ? { memoryCurrent } : {}),
+      ...(cpuUsageNsec !== undefined ? { cpuUsageNsec } : {}),
+      ...(tasksCurrent !== undefined ? { tasksCurrent } : {}),
+    };
+  }
+
+  async unitOfPid(pid: number): Promise<UnitLocation | null> {
+    const path = systemdCgroupPath(await readProcCgroup(pid, this.procRoot), this.hierarchy);
+    return path === undefined ? null : unitFromCgroupPath(path);
+  }
+
+  async close(): Promise<void> {
+    for (const stop of this.watches) stop();
+    this.watches.clear();
+  }
+}
