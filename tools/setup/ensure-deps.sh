@@ -40,7 +40,13 @@ machined_ensure_deps() {
   if [[ ! -f $stamp || $repo/package-lock.json -nt $stamp ]]; then
     echo "ensure-deps: npm ci (node_modules missing or older than package-lock.json)" >&2
     if [[ $dry != 1 ]]; then
-      (cd "$repo" && npm ci --no-audit --no-fund >&2) || return 1
+      # The lockfile names nx's native packages for other platforms although this registry does
+      # not serve them (npm install drops such entries, npm ci then refuses the lock). They are
+      # recorded by hand with their os/cpu so npm ci skips them; should a later npm install have
+      # dropped them again, npm install still gives the same tree.
+      (cd "$repo" && npm ci --no-audit --no-fund >&2) ||
+        (cd "$repo" && echo "ensure-deps: npm ci failed; trying npm install" >&2 && npm install --no-audit --no-fund >&2) ||
+        return 1
     fi
   fi
   return 0
