@@ -64,3 +64,63 @@ describe('unprivileged callers', function () {
     expect(r.stderr).to.match(/Access denied|Only root may register machines for other users/);
   });
 });
+
+/**
+ * With polkit on the bus, machined asks it (CheckAuthorization with the caller's bus name) instead
+ * of refusing outright. A stand-in polkit authority grants create-machine and answers every other
+ * action with "needs interactive authentication".
+ */
+describe('unprivileged callers with polkit on the bus', function () {
+  let bus: PrivateBus;
+  let machined: MachinedProcess;
+  let client: BusClient;
+  let polkit: BusClient;
+  const asked: Array<{ action: string; subject: string; details: Record<string, string> }> = [];
+
+  before(async () => {
+    bus = await startPrivateBus();
+    polkit = await connectBus(bus.address);
+    const { default: dbus } = await import('dbus-next');
+    polkit.bus.addMethodHandler((msg: InstanceType<typeof dbus.Message>) => {
+      if (msg.interface !== 'org.freedesktop.PolicyKit1.Authority' || msg.member !== 'CheckAuthorization') return false;
+      const [[, subject], action, details] = msg.body as [[string, Record<string, { value: string }>], string, Record<string, string>];
+      asked.push({ action, subject: subject.name?.value ?? '', details });
+      const grant = action === 'org.freedesktop.machine1.create-machine';
+      polkit.bus.send(dbus.Message.newMethodReturn(msg, '(bba{ss})', [[grant, !grant, {}]]));
+      return true;
+    });
+    await polkit.bus.requestName('org.freedesktop.PolicyKit1', 4);
+    machined = await startMachined({ busAddress: bus.address });
+    client = await connectBus(bus.address);
+  });
+  after(async () => {
+    client?.close();
+    polkit?.close();
+    await machined?.stop();
+    await bus?.stop();
+  });
+
+  it('creates a machine for nobody when polkit grants create-machine, with the caller as leader', async () => {
+    const name = testMachineName('polkit');
+    // Leader 0 means the caller: busctl itself, which exits right after; the reply is what counts.
+    const r = await runAsNobody('busctl', ['--address', bus.address, 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'CreateMachine', 'sayssusa(sv)', name, '0', 'svc', 'container', '0', '', '0']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal(`o "/org/freedesktop/machine1/machine/${name.replace(/-/g, '_2d')}"`);
+    const q = asked.find((a) => a.details.name === name);
+    expect(q).to.deep.include({ action: 'org.freedesktop.machine1.create-machine' });
+    expect(q!.subject).to.match(/^:\d+\.\d+$/);
+    expect(q!.details).to.deep.equal({ name, class: 'container' });
+  });
+
+  it('answers InteractiveAuthorizationRequired when polkit wants a password and the caller allows no interaction', async () => {
+    const leader = await spawnLeader();
+    const name = testMachineName('polkit2');
+    await createMachine(client, name, leader.pid!);
+    const r = await runAsNobody('busctl', ['--address', bus.address, '--allow-interactive-authorization=no', 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'TerminateMachine', 's', name]);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('Interactive authentication required.');
+    expect(asked.some((a) => a.action === 'org.freedesktop.machine1.manage-machines' && a.details.verb === 'terminate')).to.equal(true);
+    expect(await listMachineNames(client)).to.include(name);
+    leader.kill('SIGKILL');
+  });
+});
