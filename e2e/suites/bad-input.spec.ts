@@ -4,33 +4,22 @@
  */
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import { connectBus, run, startMachined, startPrivateBus, testMachineName, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
-import { callManager, createMachine, errorOf, listMachineNames, spawnLeader } from '../support/machines.js';
+import { run, testMachineName, useStack, callManager, createMachine, errorOf, listMachineNames, spawnLeader } from '../support/index.js';
 
 const INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs';
 
 describe('bad input', function () {
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
+  const stack = useStack();
   let leaderPid: number;
   let existing: string;
 
   before(async () => {
-    bus = await startPrivateBus();
-    machined = await startMachined({ busAddress: bus.address });
-    client = await connectBus(bus.address);
     leaderPid = (await spawnLeader()).pid!;
     existing = testMachineName('exists');
-    await createMachine(client, existing, (await spawnLeader()).pid!);
-  });
-  after(async () => {
-    client?.close();
-    await machined?.stop();
-    await bus?.stop();
+    await createMachine(stack.client, existing, (await spawnLeader()).pid!);
   });
 
-  const snapshot = async () => ({ names: (await listMachineNames(client)).sort(), files: readdirSync('/run/systemd/machines').sort() });
+  const snapshot = async () => ({ names: (await listMachineNames(stack.client)).sort(), files: readdirSync('/run/systemd/machines').sort() });
 
   const cases: Array<{ what: string; name?: string; id?: Buffer; class?: string; leader?: () => number; error: string; message: string | RegExp }> = [
     { what: 'an empty name', name: '', error: INVALID_ARGS, message: 'Invalid machine name' },
@@ -49,7 +38,7 @@ describe('bad input', function () {
     it(`refuses ${c.what} and changes nothing`, async () => {
       const before = await snapshot();
       const name = c.name ?? testMachineName('bad');
-      const call = callManager(client, 'CreateMachine', [name, c.id ?? Buffer.alloc(16, 1), 'e2e', c.class ?? 'container', c.leader ? c.leader() : leaderPid, '', []]);
+      const call = callManager(stack.client, 'CreateMachine', [name, c.id ?? Buffer.alloc(16, 1), 'e2e', c.class ?? 'container', c.leader ? c.leader() : leaderPid, '', []]);
       const err = await errorOf(call);
       expect(err.name).to.equal(c.error);
       if (typeof c.message === 'string') expect(err.message).to.equal(c.message);
@@ -60,43 +49,43 @@ describe('bad input', function () {
 
   it('refuses a duplicate name with MachineExists', async () => {
     const before = await snapshot();
-    const err = await errorOf(createMachine(client, existing, leaderPid));
+    const err = await errorOf(createMachine(stack.client, existing, leaderPid));
     expect(err).to.deep.equal({ name: 'org.freedesktop.machine1.MachineExists', message: `Machine '${existing}' already exists` });
     expect(await snapshot()).to.deep.equal(before);
   });
 
   it('refuses a leader that already leads a machine', async () => {
-    const [path] = await callManager(client, 'GetMachine', [existing]);
-    const [leader] = await client.call('org.freedesktop.machine1', path as string, 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'Leader']);
+    const [path] = await callManager(stack.client, 'GetMachine', [existing]);
+    const [leader] = await stack.client.call('org.freedesktop.machine1', path as string, 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'Leader']);
     const before = await snapshot();
-    const err = await errorOf(createMachine(client, testMachineName('steal'), leader.value));
+    const err = await errorOf(createMachine(stack.client, testMachineName('steal'), leader.value));
     expect(err.name).to.equal('org.freedesktop.machine1.MachineExists');
     expect(err.message).to.contain(`already belongs to machine '${existing}'`);
     expect(await snapshot()).to.deep.equal(before);
   });
 
   it('answers a call with the wrong signature with InvalidArgs naming the expected one (real busctl)', async () => {
-    const r = await run('busctl', ['--address', bus.address, 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'CreateMachine', 'sayssus', 'x', '0', 'svc', 'container', String(leaderPid), '']);
+    const r = await run('busctl', ['--address', stack.bus.address, 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'CreateMachine', 'sayssus', 'x', '0', 'svc', 'container', String(leaderPid), '']);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain("Invalid arguments 'sayssus' to call org.freedesktop.machine1.Manager.CreateMachine(), expecting 'sayssusa(sv)'.");
   });
 
   it('answers unknown machines, PIDs, kill targets and signals with upstream errors', async () => {
-    expect(await errorOf(callManager(client, 'GetMachine', ['nope']))).to.deep.equal({ name: 'org.freedesktop.machine1.NoSuchMachine', message: "No machine 'nope' known" });
-    expect((await errorOf(callManager(client, 'GetMachineByPID', [leaderPid]))).name).to.equal('org.freedesktop.machine1.NoMachineForPID');
-    expect(await errorOf(callManager(client, 'KillMachine', [existing, 'everyone', 15]))).to.deep.equal({ name: INVALID_ARGS, message: "Invalid kill parameter 'everyone'" });
-    expect(await errorOf(callManager(client, 'KillMachine', [existing, 'all', 0]))).to.deep.equal({ name: INVALID_ARGS, message: 'Invalid signal 0' });
-    expect((await errorOf(callManager(client, 'TerminateMachine', ['.host']))).name).to.equal('org.freedesktop.DBus.Error.NotSupported');
+    expect(await errorOf(callManager(stack.client, 'GetMachine', ['nope']))).to.deep.equal({ name: 'org.freedesktop.machine1.NoSuchMachine', message: "No machine 'nope' known" });
+    expect((await errorOf(callManager(stack.client, 'GetMachineByPID', [leaderPid]))).name).to.equal('org.freedesktop.machine1.NoMachineForPID');
+    expect(await errorOf(callManager(stack.client, 'KillMachine', [existing, 'everyone', 15]))).to.deep.equal({ name: INVALID_ARGS, message: "Invalid kill parameter 'everyone'" });
+    expect(await errorOf(callManager(stack.client, 'KillMachine', [existing, 'all', 0]))).to.deep.equal({ name: INVALID_ARGS, message: 'Invalid signal 0' });
+    expect((await errorOf(callManager(stack.client, 'TerminateMachine', ['.host']))).name).to.equal('org.freedesktop.DBus.Error.NotSupported');
   });
 
   it('answers methods of later issues with NotSupported, never a stack trace', async () => {
-    const err = await errorOf(callManager(client, 'ListImages', []));
+    const err = await errorOf(callManager(stack.client, 'ListImages', []));
     expect(err.name).to.equal('org.freedesktop.DBus.Error.NotSupported');
     expect(err.message).not.to.match(/\bat \w+ \(|Error:/);
   });
 
   it('is still serving, with the same machines, after all of that', async () => {
-    expect(await listMachineNames(client)).to.include.members(['.host', existing]);
-    expect(machined.logs().join('\n')).not.to.match(/\n\s+at /);
+    expect(await listMachineNames(stack.client)).to.include.members(['.host', existing]);
+    expect(stack.machined.logs().join('\n')).not.to.match(/\n\s+at /);
   });
 });

@@ -8,22 +8,16 @@ import { expect } from 'chai';
 import { statSync } from 'node:fs';
 import * as zmq from 'zeromq';
 import { channelEndpoint, encodeChannelMessage, parseChannelMessage, type ChannelMessage } from '@machined/protocol';
-import { connectBus, startMachined, startPrivateBus, testMachineName, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
-import { createMachine, spawnLeader, waitUntil } from '../support/machines.js';
+import { testMachineName, useStack, createMachine, spawnLeader, waitUntil } from '../support/index.js';
 
 describe('internal channel (ZeroMQ)', function () {
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
+  const stack = useStack();
   const sub = new zmq.Subscriber();
   const events: ChannelMessage[] = [];
   let reading: Promise<void>;
 
   before(async () => {
-    bus = await startPrivateBus();
-    machined = await startMachined({ busAddress: bus.address });
-    client = await connectBus(bus.address);
-    sub.connect(channelEndpoint(machined.runtimeDir, 'events'));
+    sub.connect(channelEndpoint(stack.machined.runtimeDir, 'events'));
     sub.subscribe('machine.');
     reading = (async () => {
       for await (const [, payload] of sub) events.push(parseChannelMessage(payload!));
@@ -32,14 +26,11 @@ describe('internal channel (ZeroMQ)', function () {
   after(async () => {
     sub.close();
     await reading;
-    client?.close();
-    await machined?.stop();
-    await bus?.stop();
   });
 
   async function snapshot(): Promise<Extract<ChannelMessage, { type: 'snapshot' }>> {
     const req = new zmq.Request({ receiveTimeout: 5000, sendTimeout: 5000, linger: 0 });
-    req.connect(channelEndpoint(machined.runtimeDir, 'snapshot'));
+    req.connect(channelEndpoint(stack.machined.runtimeDir, 'snapshot'));
     try {
       await req.send(encodeChannelMessage({ v: 1, type: 'snapshot.request' }));
       const [reply] = await req.receive();
@@ -52,7 +43,7 @@ describe('internal channel (ZeroMQ)', function () {
   }
 
   it('keeps its sockets in a directory only root can enter', () => {
-    expect(statSync(machined.runtimeDir).mode & 0o777).to.equal(0o700);
+    expect(statSync(stack.machined.runtimeDir).mode & 0o777).to.equal(0o700);
   });
 
   it('answers a snapshot request with every machine, .host included', async () => {
@@ -66,7 +57,7 @@ describe('internal channel (ZeroMQ)', function () {
     await new Promise((r) => setTimeout(r, 300));
     const leader = await spawnLeader();
     const name = testMachineName('chan');
-    await createMachine(client, name, leader.pid!, { service: 'chan-svc' });
+    await createMachine(stack.client, name, leader.pid!, { service: 'chan-svc' });
     const isNew = (e: ChannelMessage): e is Extract<ChannelMessage, { type: 'machine.new' }> => e.type === 'machine.new' && e.machine.name === name;
     const isRemoved = (e: ChannelMessage): e is Extract<ChannelMessage, { type: 'machine.removed' }> => e.type === 'machine.removed' && e.name === name;
     const added = await waitUntil(() => events.find(isNew), 'machine.new');
@@ -82,7 +73,7 @@ describe('internal channel (ZeroMQ)', function () {
 
   it('answers a malformed request with an error frame and keeps serving', async () => {
     const req = new zmq.Request({ receiveTimeout: 5000, linger: 0 });
-    req.connect(channelEndpoint(machined.runtimeDir, 'snapshot'));
+    req.connect(channelEndpoint(stack.machined.runtimeDir, 'snapshot'));
     await req.send('this is not json');
     const [reply] = await req.receive();
     req.close();

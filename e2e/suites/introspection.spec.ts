@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { IMAGE_INTERFACE, signatureOf, type InterfaceSpec } from '@machined/protocol';
-import { REPO_ROOT, connectBus, run, startMachined, startPrivateBus, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
+import { REPO_ROOT, run, useStack } from '../support/index.js';
 
 interface RefMember {
   name: string;
@@ -94,23 +94,11 @@ function fromSpec(spec: InterfaceSpec): RefInterface {
 const byName = (xs: RefMember[]) => [...xs].sort((a, b) => a.name.localeCompare(b.name));
 
 describe('introspection against the reference tables', function () {
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
+  const stack = useStack();
 
-  before(async () => {
-    bus = await startPrivateBus();
-    machined = await startMachined({ busAddress: bus.address });
-    client = await connectBus(bus.address);
-  });
-  after(async () => {
-    client?.close();
-    await machined?.stop();
-    await bus?.stop();
-  });
 
   it('serves every Manager method, property and signal of systemd 252 with its exact signature', async () => {
-    const [xml] = await client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.DBus.Introspectable', 'Introspect');
+    const [xml] = await stack.client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.DBus.Introspectable', 'Introspect');
     const served = parseIntrospection(xml, 'org.freedesktop.machine1.Manager');
     const ref = parseReference('### 1.1 Manager');
     expect(ref.methods.length, 'reference parsed').to.be.greaterThan(35);
@@ -120,7 +108,7 @@ describe('introspection against the reference tables', function () {
   });
 
   it('serves the Machine interface of systemd 252 on the .host object', async () => {
-    const [xml] = await client.call('org.freedesktop.machine1', '/org/freedesktop/machine1/machine/_2ehost', 'org.freedesktop.DBus.Introspectable', 'Introspect');
+    const [xml] = await stack.client.call('org.freedesktop.machine1', '/org/freedesktop/machine1/machine/_2ehost', 'org.freedesktop.DBus.Introspectable', 'Introspect');
     const served = parseIntrospection(xml, 'org.freedesktop.machine1.Machine');
     const ref = parseReference('### 1.2 Machine objects');
     expect(ref.properties.map((p) => p.name)).to.include.members(['Name', 'Id', 'State', 'NetworkInterfaces']);
@@ -136,7 +124,7 @@ describe('introspection against the reference tables', function () {
   });
 
   it('real busctl introspect lists the Manager with its methods and signatures', async () => {
-    const r = await run('busctl', ['--address', bus.address, 'introspect', '--no-pager', 'org.freedesktop.machine1', '/org/freedesktop/machine1'], {});
+    const r = await run('busctl', ['--address', stack.bus.address, 'introspect', '--no-pager', 'org.freedesktop.machine1', '/org/freedesktop/machine1'], {});
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/\.CreateMachine\s+method\s+sayssusa\(sv\)\s+o/);
     expect(r.stdout).to.match(/\.PoolPath\s+property\s+s\s+"\/var\/lib\/machines"/);
@@ -144,16 +132,16 @@ describe('introspection against the reference tables', function () {
   });
 
   it('real busctl tree walks down from / to the machine objects', async () => {
-    const r = await run('busctl', ['--address', bus.address, 'tree', '--no-pager', '--list', 'org.freedesktop.machine1'], {});
+    const r = await run('busctl', ['--address', stack.bus.address, 'tree', '--no-pager', '--list', 'org.freedesktop.machine1'], {});
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout.split('\n')).to.include.members(['/org/freedesktop/machine1', '/org/freedesktop/machine1/machine/_2ehost']);
   });
 
   it('real busctl get-property reads Manager and Machine properties', async () => {
-    const pool = await run('busctl', ['--address', bus.address, 'get-property', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'PoolPath', 'PoolUsage']);
+    const pool = await run('busctl', ['--address', stack.bus.address, 'get-property', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'PoolPath', 'PoolUsage']);
     expect(pool.code, pool.stderr).to.equal(0);
     expect(pool.stdout).to.equal('s "/var/lib/machines"\nt 18446744073709551615\n');
-    const host = await run('busctl', ['--address', bus.address, 'get-property', 'org.freedesktop.machine1', '/org/freedesktop/machine1/machine/_2ehost', 'org.freedesktop.machine1.Machine', 'Name', 'Class', 'Leader', 'Unit']);
+    const host = await run('busctl', ['--address', stack.bus.address, 'get-property', 'org.freedesktop.machine1', '/org/freedesktop/machine1/machine/_2ehost', 'org.freedesktop.machine1.Machine', 'Name', 'Class', 'Leader', 'Unit']);
     expect(host.code, host.stderr).to.equal(0);
     expect(host.stdout).to.equal('s ".host"\ns "host"\nu 1\ns "-.slice"\n');
   });

@@ -5,55 +5,43 @@
  */
 import { expect } from 'chai';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
-import { connectBus, leftoverCgroups, startMachined, startPrivateBus, testMachineName, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
-import { createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/machines.js';
+import { machineScopeUnitName } from '@machined/protocol';
+import { leftoverCgroups, run, startMachined, testMachineName, useStack, createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/index.js';
 
 const STATE = '/run/systemd/machines';
 const M1 = { sender: 'org.freedesktop.machine1', path: '/org/freedesktop/machine1', interface: 'org.freedesktop.machine1.Manager' };
 
 describe('machine lifecycle', function () {
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
+  const stack = useStack();
 
-  before(async () => {
-    bus = await startPrivateBus();
-    machined = await startMachined({ busAddress: bus.address });
-    client = await connectBus(bus.address);
-  });
-  after(async () => {
-    client?.close();
-    await machined?.stop();
-    await bus?.stop();
-  });
 
   it('announces a new machine with MachineNew and writes its state file and unit link', async () => {
-    const added = await client.collectSignals({ ...M1, member: 'MachineNew' });
+    const added = await stack.client.collectSignals({ ...M1, member: 'MachineNew' });
     const leader = await spawnLeader();
     const name = testMachineName('new');
-    const path = await createMachine(client, name, leader.pid!);
+    const path = await createMachine(stack.client, name, leader.pid!);
     const sig = await added.waitFor((m) => m.body[0] === name);
     expect(sig.body).to.deep.equal([name, path]);
     const text = readFileSync(`${STATE}/${name}`, 'utf8');
     expect(text).to.match(/^# This is private data\. Do not parse\.\nNAME=/);
     expect(text).to.contain(`LEADER=${leader.pid}\n`);
     expect(text).to.contain('CLASS=container\n');
-    const unit = `machine-${name.replace(/-/g, '\\x2d')}.scope`;
+    const unit = machineScopeUnitName(name);
     expect(readlinkSync(`${STATE}/unit:${unit}`)).to.equal(name);
     await added.stop();
     leader.kill('SIGKILL');
   });
 
   it('removes the machine when its leader exits: MachineRemoved, state file and cgroup gone', async () => {
-    const removed = await client.collectSignals({ ...M1, member: 'MachineRemoved' });
+    const removed = await stack.client.collectSignals({ ...M1, member: 'MachineRemoved' });
     const leader = await spawnLeader();
     const name = testMachineName('exit');
-    const path = await createMachine(client, name, leader.pid!);
+    const path = await createMachine(stack.client, name, leader.pid!);
     leader.kill('SIGTERM');
     const sig = await removed.waitFor((m) => m.body[0] === name, 5000);
     expect(sig.body).to.deep.equal([name, path]);
     expect(existsSync(`${STATE}/${name}`)).to.equal(false);
-    expect((await listMachineNames(client)).includes(name)).to.equal(false);
+    expect((await listMachineNames(stack.client)).includes(name)).to.equal(false);
     await waitUntil(() => leftoverCgroups().every((d) => !d.includes(name)), 'the scope cgroup to be removed');
     await removed.stop();
   });
@@ -61,16 +49,16 @@ describe('machine lifecycle', function () {
   it('ends the machine when the leader exits even though other processes remain, and stops those', async () => {
     const leader = await spawnLeader();
     const name = testMachineName('orphans');
-    await createMachine(client, name, leader.pid!);
+    await createMachine(stack.client, name, leader.pid!);
     // A second process in the scope, started by moving it in as a child would be.
     const other = await spawnLeader();
-    const unit = `machine-${name.replace(/-/g, '\\x2d')}.scope`;
+    const unit = machineScopeUnitName(name);
     const { writeFileSync } = await import('node:fs');
     for (const root of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd']) {
       if (existsSync(`${root}/machine.slice/${unit}`)) writeFileSync(`${root}/machine.slice/${unit}/cgroup.procs`, String(other.pid));
     }
     leader.kill('SIGKILL');
-    await waitUntil(async () => !(await listMachineNames(client)).includes(name), 'the machine to go after its leader');
+    await waitUntil(async () => !(await listMachineNames(stack.client)).includes(name), 'the machine to go after its leader');
     await waitUntil(() => other.signalCode !== null, 'the remaining process to be stopped');
     expect(other.signalCode).to.equal('SIGTERM');
   });
@@ -80,35 +68,35 @@ describe('machine lifecycle', function () {
     const lose = await spawnLeader();
     const keepName = testMachineName('keep');
     const loseName = testMachineName('lose');
-    await createMachine(client, keepName, keep.pid!, { rootDirectory: '/srv/keep' });
-    await createMachine(client, loseName, lose.pid!);
+    await createMachine(stack.client, keepName, keep.pid!, { rootDirectory: '/srv/keep' });
+    await createMachine(stack.client, loseName, lose.pid!);
 
-    await machined.kill9();
+    await stack.machined.kill9();
     lose.kill('SIGKILL');
     await waitUntil(() => lose.signalCode !== null, 'the leader to die while machined is down');
     expect(existsSync(`${STATE}/${loseName}`), 'state of the dead machine is still on disk').to.equal(true);
 
-    machined = await startMachined({ busAddress: bus.address });
-    const names = await listMachineNames(client);
+    stack.machined = await startMachined({ busAddress: stack.bus.address });
+    const names = await listMachineNames(stack.client);
     expect(names).to.include(keepName);
     expect(names).not.to.include(loseName);
     expect(existsSync(`${STATE}/${loseName}`)).to.equal(false);
-    const [path] = await client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'GetMachine', 's', [keepName]);
-    const [root] = await client.call('org.freedesktop.machine1', path, 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'RootDirectory']);
+    const [path] = await stack.client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'GetMachine', 's', [keepName]);
+    const [root] = await stack.client.call('org.freedesktop.machine1', path, 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'RootDirectory']);
     expect(root.value).to.equal('/srv/keep');
-    const [byPid] = await client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'GetMachineByPID', 'u', [keep.pid]);
+    const [byPid] = await stack.client.call('org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'GetMachineByPID', 'u', [keep.pid]);
     expect(byPid).to.equal(path);
 
     // And it still watches the restored machine.
     keep.kill('SIGKILL');
-    await waitUntil(async () => !(await listMachineNames(client)).includes(keepName), 'the restored machine to go with its leader');
+    await waitUntil(async () => !(await listMachineNames(stack.client)).includes(keepName), 'the restored machine to go with its leader');
   });
 
   it('refuses to start a second machined while the name is owned, and the first keeps serving', async () => {
-    const second = await startMachined({ busAddress: bus.address, waitReady: false, runtimeDir: machined.runtimeDir });
+    const second = await startMachined({ busAddress: stack.bus.address, waitReady: false, runtimeDir: stack.machined.runtimeDir });
     const exit = await second.exited;
     expect(exit.code).to.equal(1);
     expect(second.logs().join('\n')).to.contain('org.freedesktop.machine1 is already owned');
-    expect(await listMachineNames(client)).to.include('.host');
+    expect(await listMachineNames(stack.client)).to.include('.host');
   });
 });

@@ -5,31 +5,19 @@
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { connectBus, run, startMachined, startPrivateBus, testMachineName, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
-import { createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/machines.js';
+import { machineScopeUnitName } from '@machined/protocol';
+import { run, testMachineName, useStack, createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/index.js';
 
 describe('real machinectl against machined', function () {
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
+  const stack = useStack({ extraArgs: ['--terminate-timeout', '3'] });
   const machinectl = (...args: string[]) =>
-    run('machinectl', ['--no-pager', ...args], { env: { DBUS_SYSTEM_BUS_ADDRESS: bus.address, SYSTEMD_COLORS: '0' } });
+    run('machinectl', ['--no-pager', ...args], { env: { DBUS_SYSTEM_BUS_ADDRESS: stack.bus.address, SYSTEMD_COLORS: '0' } });
 
-  before(async () => {
-    bus = await startPrivateBus();
-    machined = await startMachined({ busAddress: bus.address, extraArgs: ['--terminate-timeout', '3'] });
-    client = await connectBus(bus.address);
-  });
-  after(async () => {
-    client?.close();
-    await machined?.stop();
-    await bus?.stop();
-  });
 
   it('lists a machine with its class and service, and hides .host unless --all', async () => {
     const leader = await spawnLeader();
     const name = testMachineName('list');
-    await createMachine(client, name, leader.pid!, { service: 'e2e-svc' });
+    await createMachine(stack.client, name, leader.pid!, { service: 'e2e-svc' });
     const r = await machinectl('list');
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(new RegExp(`^${name}\\s+container\\s+e2e-svc\\s+-\\s+-\\s+-\\s*$`, 'm'));
@@ -44,21 +32,21 @@ describe('real machinectl against machined', function () {
     const leader = await spawnLeader();
     const name = testMachineName('status');
     const id = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-    await createMachine(client, name, leader.pid!, { id, rootDirectory: '/srv/x' });
+    await createMachine(stack.client, name, leader.pid!, { id, rootDirectory: '/srv/x' });
     const r = await machinectl('status', name);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain(`${name}(00112233445566778899aabbccddeeff)`);
     expect(r.stdout).to.contain(`Leader: ${leader.pid} (sleep)`);
     expect(r.stdout).to.contain('Service: e2e; class container');
     expect(r.stdout).to.contain('Root: /srv/x');
-    expect(r.stdout).to.contain(`Unit: machine-${name.replace(/-/g, '\\x2d')}.scope`);
+    expect(r.stdout).to.contain(`Unit: ${machineScopeUnitName(name)}`);
     leader.kill('SIGKILL');
   });
 
   it('shows properties as Key=Value, -p and --value, and the manager without a name', async () => {
     const leader = await spawnLeader();
     const name = testMachineName('show');
-    await createMachine(client, name, leader.pid!);
+    await createMachine(stack.client, name, leader.pid!);
     const r = await machinectl('show', name);
     expect(r.code, r.stderr).to.equal(0);
     const kv = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -75,19 +63,19 @@ describe('real machinectl against machined', function () {
   it('ps -o machine,unit names the processes of a machine (sd_pid_get_machine_name)', async () => {
     const leader = await spawnLeader();
     const name = testMachineName('ps');
-    await createMachine(client, name, leader.pid!);
+    await createMachine(stack.client, name, leader.pid!);
     const r = await run('ps', ['-o', 'machine=,unit=', '-p', String(leader.pid)]);
-    expect(r.stdout.trim().split(/\s+/)).to.deep.equal([name, `machine-${name.replace(/-/g, '\\x2d')}.scope`]);
+    expect(r.stdout.trim().split(/\s+/)).to.deep.equal([name, machineScopeUnitName(name)]);
     leader.kill('SIGKILL');
   });
 
   it('terminate ends every process of the machine and removes its state', async () => {
     const leader = await spawnLeader();
     const name = testMachineName('term');
-    await createMachine(client, name, leader.pid!);
+    await createMachine(stack.client, name, leader.pid!);
     const r = await machinectl('terminate', name);
     expect(r.code, r.stderr).to.equal(0);
-    await waitUntil(async () => !(await listMachineNames(client)).includes(name), 'the machine to go');
+    await waitUntil(async () => !(await listMachineNames(stack.client)).includes(name), 'the machine to go');
     await waitUntil(() => leader.exitCode !== null || leader.signalCode !== null, 'the leader to die');
     expect(leader.signalCode).to.equal('SIGTERM');
     expect(existsSync(`/run/systemd/machines/${name}`)).to.equal(false);
@@ -96,16 +84,16 @@ describe('real machinectl against machined', function () {
   it('kill --signal=KILL kills all; kill --kill-whom=leader -s USR1 signals only the leader', async () => {
     const a = await spawnLeader();
     const nameA = testMachineName('killall');
-    await createMachine(client, nameA, a.pid!);
+    await createMachine(stack.client, nameA, a.pid!);
     expect((await machinectl('kill', nameA, '--signal=KILL')).code).to.equal(0);
     await waitUntil(() => a.signalCode === 'SIGKILL', 'SIGKILL to arrive');
 
     const b = await spawnLeader();
     const nameB = testMachineName('killleader');
-    await createMachine(client, nameB, b.pid!);
+    await createMachine(stack.client, nameB, b.pid!);
     expect((await machinectl('kill', nameB, '--kill-whom=leader', '-s', 'USR1')).code).to.equal(0);
     await waitUntil(() => b.signalCode === 'SIGUSR1', 'SIGUSR1 to arrive');
-    await waitUntil(async () => !(await listMachineNames(client)).some((n) => n === nameA || n === nameB), 'both machines to go');
+    await waitUntil(async () => !(await listMachineNames(stack.client)).some((n) => n === nameA || n === nameB), 'both machines to go');
   });
 
   it('reports an unknown machine the way upstream does', async () => {

@@ -7,21 +7,8 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  busyboxRootfs,
-  connectBus,
-  leftoverCgroups,
-  run,
-  spawnNspawn,
-  startMachined,
-  startPrivateBus,
-  testMachineName,
-  type BusClient,
-  type MachinedProcess,
-  type NspawnContainer,
-  type PrivateBus,
-} from '../support/index.js';
-import { callManager, listMachineNames, waitUntil } from '../support/machines.js';
+import { machineScopeUnitName, unitNameEscape } from '@machined/protocol';
+import { busyboxRootfs, leftoverCgroups, run, spawnNspawn, testMachineName, useStack, callManager, listMachineNames, waitUntil, type NspawnContainer } from '../support/index.js';
 
 const UNIFIED = '/sys/fs/cgroup/unified';
 
@@ -35,29 +22,19 @@ function pidsBelow(dir: string): number[] {
 
 describe('real systemd-nspawn registering with machined', function () {
   this.timeout(120000);
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
+  const stack = useStack({ extraArgs: ['--terminate-timeout', '2'] });
   let rootfs: string;
   const machinectl = (...args: string[]) =>
-    run('machinectl', ['--no-pager', ...args], { env: { DBUS_SYSTEM_BUS_ADDRESS: bus.address, SYSTEMD_COLORS: '0' } });
+    run('machinectl', ['--no-pager', ...args], { env: { DBUS_SYSTEM_BUS_ADDRESS: stack.bus.address, SYSTEMD_COLORS: '0' } });
 
   before(async () => {
     rootfs = await busyboxRootfs();
-    bus = await startPrivateBus();
-    machined = await startMachined({ busAddress: bus.address, extraArgs: ['--terminate-timeout', '2'] });
-    client = await connectBus(bus.address);
-  });
-  after(async () => {
-    client?.close();
-    await machined?.stop();
-    await bus?.stop();
   });
 
   async function unitOf(name: string): Promise<{ unit: string; leader: number }> {
-    const [path] = await callManager(client, 'GetMachine', [name]);
+    const [path] = await callManager(stack.client, 'GetMachine', [name]);
     const get = async (p: string) =>
-      (await client.call('org.freedesktop.machine1', path as string, 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', p]))[0].value;
+      (await stack.client.call('org.freedesktop.machine1', path as string, 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', p]))[0].value;
     return { unit: await get('Unit'), leader: await get('Leader') };
   }
 
@@ -73,7 +50,7 @@ describe('real systemd-nspawn registering with machined', function () {
   }
 
   async function expectNothingLeft(name: string, container: NspawnContainer): Promise<void> {
-    await waitUntil(async () => !(await listMachineNames(client)).includes(name), 'the machine to go');
+    await waitUntil(async () => !(await listMachineNames(stack.client)).includes(name), 'the machine to go');
     await container.exited;
     await waitUntil(() => !existsSync(`/run/systemd/machines/${name}`), 'the state file to go');
     expect(readdirSync('/run/systemd/machines').filter((f) => f.includes(name))).to.deep.equal([]);
@@ -81,11 +58,11 @@ describe('real systemd-nspawn registering with machined', function () {
 
   it('CreateMachineWithNetwork: listed by machinectl, processes named by ps, terminated, nothing left', async () => {
     const name = testMachineName('nspawn');
-    const container = spawnNspawn({ name, rootfs, busAddress: bus.address, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
-    await waitUntil(async () => (await listMachineNames(client)).includes(name), 'nspawn to register', 30000);
+    const container = spawnNspawn({ name, rootfs, busAddress: stack.bus.address, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
+    await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
 
     const { unit } = await unitOf(name);
-    expect(unit).to.equal(`machine-${name.replace(/-/g, '\\x2d')}.scope`);
+    expect(unit).to.equal(machineScopeUnitName(name));
     const list = await machinectl('list');
     expect(list.stdout).to.match(new RegExp(`^${name}\\s+container\\s+systemd-nspawn\\s`, 'm'));
     await expectMachineProcessesNamed(name, join(UNIFIED, 'machine.slice', unit));
@@ -99,15 +76,15 @@ describe('real systemd-nspawn registering with machined', function () {
 
   it('--keep-unit: RegisterMachineWithNetwork takes the service unit and survives the move to payload', async () => {
     const name = testMachineName('keep');
-    const container = spawnNspawn({ name, rootfs, busAddress: bus.address, keepUnit: true, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
-    await waitUntil(async () => (await listMachineNames(client)).includes(name), 'nspawn to register', 30000);
+    const container = spawnNspawn({ name, rootfs, busAddress: stack.bus.address, keepUnit: true, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
+    await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
 
     const { unit } = await unitOf(name);
-    expect(unit).to.equal(`systemd-nspawn@${name.replace(/-/g, '\\x2d')}.service`);
+    expect(unit).to.equal(`systemd-nspawn@${unitNameEscape(name)}.service`);
     // nspawn moves the container into payload/ after registering: the machine must stay.
     await waitUntil(() => existsSync(join(UNIFIED, container.serviceCgroup!, 'payload')), 'nspawn to create payload');
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await listMachineNames(client)).to.include(name);
+    expect(await listMachineNames(stack.client)).to.include(name);
     await expectMachineProcessesNamed(name, join(UNIFIED, container.serviceCgroup!, 'payload'));
 
     const term = await machinectl('terminate', name);
@@ -117,8 +94,8 @@ describe('real systemd-nspawn registering with machined', function () {
 
   it('a container that exits on its own unregisters and leaves nothing behind', async () => {
     const name = testMachineName('short');
-    const container = spawnNspawn({ name, rootfs, busAddress: bus.address, command: ['/bin/sh', '-c', 'sleep 2'] });
-    await waitUntil(async () => (await listMachineNames(client)).includes(name), 'nspawn to register', 30000);
+    const container = spawnNspawn({ name, rootfs, busAddress: stack.bus.address, command: ['/bin/sh', '-c', 'sleep 2'] });
+    await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
     const { unit } = await unitOf(name);
     const exit = await container.exited;
     expect(exit.code, container.output().join('\n')).to.equal(0);

@@ -3,32 +3,23 @@
  * Terminate and Kill are refused with AccessDenied (no polkit on this bus) and change nothing.
  */
 import { expect } from 'chai';
-import { connectBus, runAsNobody, startMachined, startPrivateBus, testMachineName, type BusClient, type MachinedProcess, type PrivateBus } from '../support/index.js';
-import { createMachine, listMachineNames, spawnLeader } from '../support/machines.js';
+import dbus from 'dbus-next';
+import { machineObjectPath } from '@machined/protocol';
+import { connectBus, runAsNobody, testMachineName, useStack, createMachine, listMachineNames, spawnLeader, type BusClient } from '../support/index.js';
 
 describe('unprivileged callers', function () {
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
+  const stack = useStack();
   let name: string;
   let leaderPid: number;
 
-  const busctl = (...args: string[]) => runAsNobody('busctl', ['--address', bus.address, ...args]);
+  const busctl = (...args: string[]) => runAsNobody('busctl', ['--address', stack.bus.address, ...args]);
   const callAsNobody = (member: string, signature: string, ...args: string[]) =>
     busctl('call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', member, signature, ...args);
 
   before(async () => {
-    bus = await startPrivateBus();
-    machined = await startMachined({ busAddress: bus.address });
-    client = await connectBus(bus.address);
     leaderPid = (await spawnLeader()).pid!;
     name = testMachineName('priv');
-    await createMachine(client, name, leaderPid);
-  });
-  after(async () => {
-    client?.close();
-    await machined?.stop();
-    await bus?.stop();
+    await createMachine(stack.client, name, leaderPid);
   });
 
   it('may list and get machines and read their properties', async () => {
@@ -42,7 +33,7 @@ describe('unprivileged callers', function () {
   });
 
   it('may not create, register, terminate or kill, and nothing changes', async () => {
-    const before = (await listMachineNames(client)).sort();
+    const before = (await listMachineNames(stack.client)).sort();
     const attempts = [
       await callAsNobody('CreateMachine', 'sayssusa(sv)', testMachineName('x'), '0', 'svc', 'container', '0', '', '0'),
       await callAsNobody('RegisterMachine', 'sayssus', testMachineName('y'), '0', 'svc', 'container', '0', ''),
@@ -54,7 +45,7 @@ describe('unprivileged callers', function () {
       expect(r.code).to.not.equal(0);
       expect(r.stderr).to.match(/Access denied/i);
     }
-    expect((await listMachineNames(client)).sort()).to.deep.equal(before);
+    expect((await listMachineNames(stack.client)).sort()).to.deep.equal(before);
     expect(() => process.kill(leaderPid, 0)).not.to.throw();
   });
 
@@ -71,16 +62,12 @@ describe('unprivileged callers', function () {
  * action with "needs interactive authentication".
  */
 describe('unprivileged callers with polkit on the bus', function () {
-  let bus: PrivateBus;
-  let machined: MachinedProcess;
-  let client: BusClient;
   let polkit: BusClient;
   const asked: Array<{ action: string; subject: string; details: Record<string, string> }> = [];
 
-  before(async () => {
-    bus = await startPrivateBus();
+  // The authority must own its name before machined serves its first call.
+  const stack = useStack({}, async (bus) => {
     polkit = await connectBus(bus.address);
-    const { default: dbus } = await import('dbus-next');
     polkit.bus.addMethodHandler((msg: InstanceType<typeof dbus.Message>) => {
       if (msg.interface !== 'org.freedesktop.PolicyKit1.Authority' || msg.member !== 'CheckAuthorization') return false;
       const [[, subject], action, details] = msg.body as [[string, Record<string, { value: string }>], string, Record<string, string>];
@@ -90,22 +77,15 @@ describe('unprivileged callers with polkit on the bus', function () {
       return true;
     });
     await polkit.bus.requestName('org.freedesktop.PolicyKit1', 4);
-    machined = await startMachined({ busAddress: bus.address });
-    client = await connectBus(bus.address);
   });
-  after(async () => {
-    client?.close();
-    polkit?.close();
-    await machined?.stop();
-    await bus?.stop();
-  });
+  after(() => polkit?.close());
 
   it('creates a machine for nobody when polkit grants create-machine, with the caller as leader', async () => {
     const name = testMachineName('polkit');
     // Leader 0 means the caller: busctl itself, which exits right after; the reply is what counts.
-    const r = await runAsNobody('busctl', ['--address', bus.address, 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'CreateMachine', 'sayssusa(sv)', name, '0', 'svc', 'container', '0', '', '0']);
+    const r = await runAsNobody('busctl', ['--address', stack.bus.address, 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'CreateMachine', 'sayssusa(sv)', name, '0', 'svc', 'container', '0', '', '0']);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout.trim()).to.equal(`o "/org/freedesktop/machine1/machine/${name.replace(/-/g, '_2d')}"`);
+    expect(r.stdout.trim()).to.equal(`o "${machineObjectPath(name)}"`);
     const q = asked.find((a) => a.details.name === name);
     expect(q).to.deep.include({ action: 'org.freedesktop.machine1.create-machine' });
     expect(q!.subject).to.match(/^:\d+\.\d+$/);
@@ -115,12 +95,12 @@ describe('unprivileged callers with polkit on the bus', function () {
   it('answers InteractiveAuthorizationRequired when polkit wants a password and the caller allows no interaction', async () => {
     const leader = await spawnLeader();
     const name = testMachineName('polkit2');
-    await createMachine(client, name, leader.pid!);
-    const r = await runAsNobody('busctl', ['--address', bus.address, '--allow-interactive-authorization=no', 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'TerminateMachine', 's', name]);
+    await createMachine(stack.client, name, leader.pid!);
+    const r = await runAsNobody('busctl', ['--address', stack.bus.address, '--allow-interactive-authorization=no', 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', 'TerminateMachine', 's', name]);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain('Interactive authentication required.');
     expect(asked.some((a) => a.action === 'org.freedesktop.machine1.manage-machines' && a.details.verb === 'terminate')).to.equal(true);
-    expect(await listMachineNames(client)).to.include(name);
+    expect(await listMachineNames(stack.client)).to.include(name);
     leader.kill('SIGKILL');
   });
 });

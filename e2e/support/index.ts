@@ -10,3 +10,4 @@ export * from './bus-client.js';
 export * from './machined-process.js';
 export * from './rootfs.js';
 export * from './nspawn.js';
+export * from './machines.js';

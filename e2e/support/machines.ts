@@ -6,8 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dbus from 'dbus-next';
 import { MACHINE1_BUS_NAME, MACHINE1_MANAGER_INTERFACE, MACHINE1_PATH, MANAGER_INTERFACE, findMethod, signatureOf } from '@machined/protocol';
-import type { BusClient } from './bus-client.js';
+import { connectBus, type BusClient } from './bus-client.js';
 import { track } from './cleanup.js';
+import { startMachined, type MachinedOptions, type MachinedProcess } from './machined-process.js';
+import { startPrivateBus, type PrivateBus } from './private-bus.js';
 
 /** A `sleep` to serve as a machine's leader; tracked, so it dies with the run whatever happens. */
 export async function spawnLeader(seconds = 3600): Promise<ChildProcess> {
@@ -78,4 +80,31 @@ export async function errorOf(p: Promise<unknown>): Promise<{ name: string; mess
     return { name: err.type ?? 'no D-Bus error name', message: err.text ?? err.message ?? '' };
   }
   throw new Error('expected the call to fail, it succeeded');
+}
+
+export interface Stack {
+  bus: PrivateBus;
+  machined: MachinedProcess;
+  client: BusClient;
+}
+
+/**
+ * The usual set-up of a suite: a private bus, machined on it and a client, started before the
+ * suite's tests and stopped after them. The fields are filled in by the before() hook; a test may
+ * replace `machined` (a restart) and the after() hook stops whichever runs then.
+ */
+export function useStack(options: Omit<MachinedOptions, 'busAddress'> = {}, setup?: (bus: PrivateBus) => Promise<void>): Stack {
+  const stack = {} as Stack;
+  before(async () => {
+    stack.bus = await startPrivateBus();
+    await setup?.(stack.bus);
+    stack.machined = await startMachined({ busAddress: stack.bus.address, ...options });
+    stack.client = await connectBus(stack.bus.address);
+  });
+  after(async () => {
+    stack.client?.close();
+    await stack.machined?.stop();
+    await stack.bus?.stop();
+  });
+  return stack;
 }

@@ -10,6 +10,7 @@ import { ensureCgroup, track } from './cleanup.js';
 import { addFailureLog, lineCollector } from './failure-logs.js';
 import type { ExitInfo } from './machined-process.js';
 import { mergeEnv } from './run-command.js';
+import { unitNameEscape } from '@machined/protocol';
 
 export interface NspawnOptions {
   /** Machine name (-M); use testMachineName() so the final sweep finds its cgroups. */
@@ -42,21 +43,6 @@ export interface NspawnContainer {
   output(): string[];
   /** The service cgroup path (relative to a hierarchy root) when keepUnit, else undefined. */
   serviceCgroup?: string;
-}
-
-/**
- * Escapes a string for use as a unit name instance like systemd's unit_name_escape: [A-Za-z0-9:_.]
- * stay (a leading '.' does not), '/' becomes '-', everything else `\xNN`.
- */
-export function unitNameEscape(s: string): string {
-  let out = '';
-  for (const [i, ch] of [...Buffer.from(s)].entries()) {
-    const c = String.fromCharCode(ch);
-    if (c === '/') out += '-';
-    else if (/[A-Za-z0-9:_]/.test(c) || (c === '.' && i > 0)) out += c;
-    else out += `\\x${ch.toString(16).padStart(2, '0')}`;
-  }
-  return out;
 }
 
 export function nspawnServiceCgroup(name: string): string {

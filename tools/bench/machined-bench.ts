@@ -544,14 +544,15 @@ async function listMachines(bus: MessageBus): Promise<Array<[string, string, str
   return list as Array<[string, string, string, string]>;
 }
 
-/** Waits until ListMachines shows only .host (or nothing of this run); returns the time it took. */
-async function waitOnlyHost(bus: MessageBus, what: string): Promise<number> {
+/** Waits until ListMachines no longer shows these machines; returns the time it took. */
+async function waitUnlisted(bus: MessageBus, gone: string[], what: string): Promise<number> {
   const t = performance.now();
+  const set = new Set(gone);
   for (;;) {
     const list = await listMachines(bus);
-    const ours = list.filter(([n]) => n.startsWith(PREFIX));
+    const ours = list.filter(([n]) => set.has(n));
     if (ours.length === 0) {
-      const others = list.filter(([n]) => n !== '.host');
+      const others = list.filter(([n]) => n !== '.host' && !n.startsWith(PREFIX));
       if (others.length) fail(`${what}: ListMachines shows machines that are not ours: ${others.map((x) => x[0]).join(', ')}`);
       return performance.now() - t;
     }
@@ -566,7 +567,7 @@ async function waitOnlyHost(bus: MessageBus, what: string): Promise<number> {
 /** Waits until machined has removed the scopes of these machines; returns ms, records leftovers. */
 async function waitScopesGone(names: string[], what: string): Promise<number> {
   const t = performance.now();
-  const dirs = names.flatMap((n) => CGROUP_MOUNTS.map((m) => join(m, 'machine.slice', `machine-${n}.scope`)));
+  const dirs = names.flatMap((n) => CGROUP_MOUNTS.map((m) => join(m, 'machine.slice', scopeUnit(n))));
   for (;;) {
     const left = dirs.filter((d) => existsSync(d));
     if (left.length === 0) return performance.now() - t;
@@ -578,15 +579,22 @@ async function waitScopesGone(names: string[], what: string): Promise<number> {
   }
 }
 
-function stateFilesLeft(): string[] {
+/** State files (NAME, unit:UNIT links) machined still keeps for these machines. */
+function stateFilesLeft(gone: string[]): string[] {
+  const set = new Set(gone.flatMap((n) => [n, `unit:${scopeUnit(n)}`, `unit:${n}.service`]));
   try {
-    return readdirSync(join(state.tmp, 'state')).filter((f) => f.includes(PREFIX));
+    return readdirSync(join(state.tmp, 'state')).filter((f) => set.has(f));
   } catch {
     return [];
   }
 }
 
 // ───────────────────────────── phases ─────────────────────────────
+
+/** machine-NAME.scope as systemd escapes it (our names are [a-z0-9-]: only '-' needs it). */
+function scopeUnit(name: string): string {
+  return `machine-${name.replace(/-/g, '\\x2d')}.scope`;
+}
 
 interface RatePhase {
   n: number;
@@ -617,6 +625,14 @@ async function register(bus: MessageBus, method: 'CreateMachine' | 'RegisterMach
   });
   const elapsed = (performance.now() - t) / 1000;
   if (errors > 5) fail(`${method}: ${errors} calls failed in all`);
+  // The leader must really sit in the machine's cgroup (every hierarchy on a hybrid host).
+  const [name, pid] = pairs[pairs.length - 1]!;
+  const cg = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  const inUnit = method === 'RegisterMachine' && cg.includes(`/${OWN_SLICE}/`);
+  const want = inUnit ? `/${OWN_SLICE}/${name}.service` : `/machine.slice/${scopeUnit(name)}`;
+  // We pre-place leaders in cgroup2 only; scopes machined makes are in name=systemd too.
+  const lines = cg.split('\n').filter((l) => (inUnit ? /^0::/ : /^0::|name=systemd/).test(l));
+  if (!lines.length || lines.some((l) => !l.endsWith(want))) fail(`${method}: leader ${pid} of ${name} is not in ${want}: ${lines.join(' ; ')}`);
   return { n: pairs.length, in_flight: inFlight, elapsed_s: round(elapsed, 3), machines_per_s: round(pairs.length / elapsed), call_latency: stats(lat), errors };
 }
 
@@ -624,7 +640,7 @@ interface RemovalFigure {
   n: number;
   all_removed_s: number;
   machines_per_s: number;
-  only_host_after_s: number;
+  unlisted_after_s: number;
   scopes_gone_after_s: number;
 }
 
@@ -639,17 +655,17 @@ async function killAndSettle(bus: MessageBus, sig: ManagerSignals, pairs: Array<
     fail(`${what}: ${(e as Error).message}`);
   }
   const allRemoved = (last - t) / 1000;
-  await waitOnlyHost(bus, what);
-  const onlyHost = (performance.now() - t) / 1000;
+  await waitUnlisted(bus, pairs.map((p) => p[0]), what);
+  const unlisted = (performance.now() - t) / 1000;
   await waitScopesGone(pairs.map((p) => p[0]), what);
   const scopes = (performance.now() - t) / 1000;
-  const files = stateFilesLeft();
+  const files = stateFilesLeft(pairs.map((p) => p[0]));
   if (files.length) fail(`${what}: state files left in the state directory: ${files.slice(0, 4).join(', ')}`);
   return {
     n: pairs.length,
     all_removed_s: round(allRemoved, 3),
     machines_per_s: round(pairs.length / allRemoved),
-    only_host_after_s: round(onlyHost, 3),
+    unlisted_after_s: round(unlisted, 3),
     scopes_gone_after_s: round(scopes, 3),
   };
 }
@@ -953,6 +969,8 @@ async function main(): Promise<Record<string, unknown>> {
     await waitScopesGone(victims.map((v) => v[0]), 'TerminateMachine');
     const scopes = (performance.now() - t) / 1000;
     for (const [, pid] of victims) state.leaders.delete(pid); // machined killed them
+    const files = stateFilesLeft(victims.map((v) => v[0]));
+    if (files.length) fail(`TerminateMachine: state files left: ${files.slice(0, 4).join(', ')}`);
     results.terminate = {
       n: victims.length,
       in_flight: IN_FLIGHT,
@@ -1004,6 +1022,8 @@ async function main(): Promise<Record<string, unknown>> {
   results.rss = rss;
   const finalList = await listMachines(bus);
   if (finalList.length !== 1) fail(`ListMachines at the end: ${finalList.length} entries`);
+  const stateLeft = readdirSync(join(state.tmp, 'state'));
+  if (stateLeft.length) fail(`state directory not empty at the end: ${stateLeft.slice(0, 5).join(', ')}`);
 
   // machined must shut down cleanly on SIGTERM.
   state.client = null;

@@ -3,7 +3,7 @@
  * (`ps -o machine`, sd_pid_get_machine_name) and systemd-nspawn derive units from these paths.
  */
 import type { UnitLocation } from './scope-backend.js';
-import { isValidUnitName } from './unit-name.js';
+import { unitNameIsValid } from '@machined/protocol';
 
 /**
  * systemd's own controller names (cgroup_controller_to_string), which cg_escape checks, not the
@@ -46,7 +46,7 @@ export function cgUnescape(name: string): string {
  */
 export function slicePath(slice: string): string {
   if (slice === '-.slice') return '/';
-  if (!isValidUnitName(slice) || !slice.endsWith('.slice') || slice.includes('@')) {
+  if (!unitNameIsValid(slice) || !slice.endsWith('.slice') || slice.includes('@')) {
     throw new Error(`Invalid slice name: ${JSON.stringify(slice)}`);
   }
   const prefix = slice.slice(0, -'.slice'.length);
@@ -61,7 +61,7 @@ export function slicePath(slice: string): string {
 
 /** `/machine.slice/machine-foo.scope` for a unit in a slice. */
 export function unitCgroupPath(slice: string, unit: string): string {
-  if (!isValidUnitName(unit)) throw new Error(`Invalid unit name: ${JSON.stringify(unit)}`);
+  if (!unitNameIsValid(unit)) throw new Error(`Invalid unit name: ${JSON.stringify(unit)}`);
   const parent = slicePath(slice);
   return `${parent === '/' ? '' : parent}/${cgEscape(unit)}`;
 }
@@ -90,7 +90,7 @@ export function assertCgroupPath(path: string): void {
 function isSliceComponent(component: string): boolean {
   if (component.length < 'x.slice'.length || !component.endsWith('.slice')) return false;
   const name = cgUnescape(component);
-  return isValidUnitName(name) && !name.includes('@');
+  return unitNameIsValid(name) && !name.includes('@');
 }
 
 /**
@@ -106,7 +106,7 @@ export function unitFromCgroupPath(path: string): UnitLocation | null {
   const component = components[i];
   if (component === undefined) return null;
   const unit = cgUnescape(component);
-  if (!isValidUnitName(unit) || unit.endsWith('.slice')) return null;
+  if (!unitNameIsValid(unit) || unit.endsWith('.slice')) return null;
   return {
     unit,
     cgroupPath: `/${components.slice(0, i + 1).join('/')}`,

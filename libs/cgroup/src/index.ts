@@ -3,7 +3,6 @@ export { CgroupError } from './cgroup-error.js';
 export { detectHierarchy, parseMountinfo, type CgroupLayout } from './hierarchy.js';
 export { cgEscape, cgUnescape, slicePath, unitCgroupPath, unitFromCgroupPath, unitLocation } from './cgroup-path.js';
 export { parseProcCgroup, readProcCgroup, systemdCgroupPath, type ProcCgroupEntry } from './proc-cgroup.js';
-export { isValidUnitName, unitObjectPath } from './unit-name.js';
 export { CgroupfsBackend, type CgroupfsBackendOptions } from './cgroupfs-backend.js';
 export { SystemdBackend, type SystemdBackendOptions } from './systemd-backend.js';
 export {

@@ -16,7 +16,8 @@ import {
   MANAGER_INTERFACE, PROPERTIES_INTERFACE, SYSTEMD1_NAME, SYSTEMD1_PATH, UNIT_INTERFACE, callMethod, dbusErrorName,
 } from './systemd-bus.js';
 import { SystemdSignals } from './systemd-signals.js';
-import { isValidUnitName, unitTypeInterface } from './unit-name.js';
+import { unitTypeInterface } from './unit-name.js';
+import { unitNameIsValid } from '@machined/protocol';
 
 export interface SystemdBackendOptions {
   layout?: CgroupLayout;
@@ -88,7 +89,7 @@ export class SystemdBackend implements ScopeBackend {
    * once the start job is done, i.e. once the PIDs are in the scope.
    */
   async createScope(spec: ScopeSpec): Promise<UnitLocation> {
-    if (!isValidUnitName(spec.unit)) throw new Error(`Invalid unit name: ${JSON.stringify(spec.unit)}`);
+    if (!unitNameIsValid(spec.unit)) throw new Error(`Invalid unit name: ${JSON.stringify(spec.unit)}`);
     spec.pids.forEach(assertPid);
     const fallbackPath = unitCgroupPath(spec.slice, spec.unit);
     const { Variant } = dbus;

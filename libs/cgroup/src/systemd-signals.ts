@@ -8,7 +8,7 @@ import {
   MANAGER_INTERFACE, PROPERTIES_INTERFACE, SYSTEMD1_NAME, SYSTEMD1_PATH, UNIT_INTERFACE, addMatch, callMethod,
   dbusErrorName, nameOwner, removeMatch, systemdSignalRule,
 } from './systemd-bus.js';
-import { unitObjectPath } from './unit-name.js';
+import { systemdUnitObjectPath } from '@machined/protocol';
 
 const JOB_REMOVED_RULE = systemdSignalRule(MANAGER_INTERFACE, 'JobRemoved', SYSTEMD1_PATH);
 const UNIT_REMOVED_RULE = systemdSignalRule(MANAGER_INTERFACE, 'UnitRemoved', SYSTEMD1_PATH);
@@ -90,7 +90,7 @@ export class SystemdSignals {
 
   /** Calls onGone on UnitRemoved or when ActiveState becomes inactive or failed. */
   watchUnitEnd(unit: string, onGone: () => void): UnitEndWatch {
-    const watch: UnitWatch = { unit, unitPath: unitObjectPath(unit), gone: onGone };
+    const watch: UnitWatch = { unit, unitPath: systemdUnitObjectPath(unit), gone: onGone };
     const rule = systemdSignalRule(PROPERTIES_INTERFACE, 'PropertiesChanged', watch.unitPath);
     let active = true;
     let matched = false;

@@ -23,5 +23,9 @@ describe('unit-name (unit_name_escape rules)', () => {
     expect(unitNameIsValid('process_api')).to.equal(false);
     expect(unitNameIsValid('foo.banana')).to.equal(false);
     expect(unitNameIsValid('.scope')).to.equal(false);
+    for (const bad of ['', 'a/b.scope', '../x.scope', 'getty@.service', '@x.service', 'sp ace.scope', `${'a'.repeat(250)}.scope`]) {
+      expect(unitNameIsValid(bad), bad).to.equal(false);
+    }
+    expect(unitNameIsValid('getty@tty1.service')).to.equal(true);
   });
 });

@@ -39,16 +39,28 @@ export function machineScopeUnitName(machineName: string): string {
   return `machine-${unitNameEscape(machineName)}.scope`;
 }
 
-const UNIT_SUFFIXES = ['service', 'socket', 'target', 'device', 'mount', 'automount', 'swap', 'timer', 'path', 'slice', 'scope'];
+const UNIT_TYPES = new Set(['service', 'socket', 'target', 'device', 'mount', 'automount', 'swap', 'timer', 'path', 'slice', 'scope']);
 
-/** A syntactically valid unit name (prefix, optional instance, known suffix), as unit_name_is_valid. */
+/** Upstream's VALID_CHARS plus '@' (instance separator); no '/', so a unit name never climbs out of a cgroup directory. */
+const UNIT_NAME_CHARS = /^[A-Za-z0-9:_.\\@-]+$/;
+
+/** systemd's UNIT_NAME_MAX is 256 including the terminating NUL. */
+const UNIT_NAME_MAX = 255;
+
+/**
+ * unit_name_is_valid(name, UNIT_NAME_PLAIN|UNIT_NAME_INSTANCE): `foo.scope` or `foo@bar.service`;
+ * templates (`foo@.service`) are not units that can own a cgroup.
+ */
 export function unitNameIsValid(name: string): boolean {
-  if (name.length === 0 || name.length > 255) return false;
+  if (name.length === 0 || name.length > UNIT_NAME_MAX) return false;
   const dot = name.lastIndexOf('.');
   if (dot <= 0) return false;
-  if (!UNIT_SUFFIXES.includes(name.slice(dot + 1))) return false;
-  const stem = name.slice(0, dot);
-  return /^[A-Za-z0-9:_.\\@-]+$/.test(stem) && !stem.startsWith('@');
+  if (!UNIT_TYPES.has(name.slice(dot + 1))) return false;
+  const prefix = name.slice(0, dot);
+  if (!UNIT_NAME_CHARS.test(prefix)) return false;
+  const at = prefix.indexOf('@');
+  if (at === 0) return false;
+  return at < 0 || at < prefix.length - 1;
 }
 
 export { MACHINE_SLICE };

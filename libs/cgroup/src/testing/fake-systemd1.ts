@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import dbus, { type MessageBus, type Variant } from 'dbus-next';
-import { unitObjectPath } from '../unit-name.js';
+import { systemdUnitObjectPath } from '@machined/protocol';
 import { connectBus } from './private-bus.js';
 
 const { Interface } = dbus.interface;
@@ -162,7 +162,7 @@ export class FakeSystemd1 extends EventEmitter {
     if (this.units.has(name)) throw new dbus.DBusError('org.freedesktop.systemd1.UnitExists', `Unit ${name} already exists.`);
     const slice = String(properties.find(([key]) => key === 'Slice')?.[1].value ?? 'system.slice');
     const pids = (properties.find(([key]) => key === 'PIDs')?.[1].value ?? []) as number[];
-    const path = unitObjectPath(name);
+    const path = systemdUnitObjectPath(name);
     const unit: FakeUnit = { name, path, pids: [...pids], unit: new UnitIface(name), scope: new ScopeIface(`/${slice}/${name}`) };
     this.units.set(name, unit);
     this.bus.export(path, unit.unit);
@@ -200,7 +200,7 @@ export class FakeSystemd1 extends EventEmitter {
 
   /** Emits UnitRemoved without touching the unit, to tell the two end signals apart. */
   emitUnitRemoved(name: string): void {
-    this.manager.UnitRemoved(name, unitObjectPath(name));
+    this.manager.UnitRemoved(name, systemdUnitObjectPath(name));
   }
 
   stop(): void {
