@@ -71,6 +71,18 @@ describe('internal channel (ZeroMQ)', function () {
     expect(removed.seq).to.be.greaterThan(added.seq);
   });
 
+  it('delivers every event when machines come and go concurrently, in increasing sequence', async () => {
+    const leaders = await Promise.all(Array.from({ length: 16 }, () => spawnLeader()));
+    const names = leaders.map(() => testMachineName('burst'));
+    await Promise.all(names.map((n, i) => createMachine(stack.client, n, leaders[i]!.pid!)));
+    leaders.forEach((l) => l.kill('SIGKILL'));
+    const ofBurst = () => events.filter((e) => (e.type === 'machine.new' ? names.includes(e.machine.name) : e.type === 'machine.removed' && names.includes(e.name)));
+    await waitUntil(() => ofBurst().length === 32, 'a machine.new and a machine.removed for each of 16 machines');
+    const seqs = ofBurst().map((e) => (e.type === 'machine.new' || e.type === 'machine.removed' ? e.seq : 0));
+    expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+    expect(stack.machined.logs().join('\n')).not.to.contain('Failed to publish');
+  });
+
   it('answers a malformed request with an error frame and keeps serving', async () => {
     const req = new zmq.Request({ receiveTimeout: 5000, linger: 0 });
     req.connect(channelEndpoint(stack.machined.runtimeDir, 'snapshot'));

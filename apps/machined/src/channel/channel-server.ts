@@ -15,6 +15,8 @@ export class ChannelServer {
   private seq = 0;
   private closed = false;
   private serving: Promise<void> | null = null;
+  /** zeromq allows one send at a time per socket; events queue up here in order. */
+  private sending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly runtimeDir: string,
@@ -36,7 +38,10 @@ export class ChannelServer {
   publish(event: { type: 'machine.new' | 'machine.changed'; machine: MachineRecord } | { type: 'machine.removed'; name: string }): void {
     if (this.closed) return;
     const msg = { v: 1, seq: ++this.seq, ...event } as ChannelMessage;
-    this.pub.send([msg.type, encodeChannelMessage(msg)]).catch((e: Error) => this.log.warning(`Failed to publish ${msg.type}: ${e.message}`));
+    const frames = [msg.type, encodeChannelMessage(msg)];
+    this.sending = this.sending
+      .then(() => (this.closed ? undefined : this.pub.send(frames)))
+      .catch((e: Error) => this.log.warning(`Failed to publish ${msg.type}: ${e.message}`));
   }
 
   private async serveSnapshots(): Promise<void> {
@@ -60,6 +65,7 @@ export class ChannelServer {
   }
 
   async close(): Promise<void> {
+    await this.sending;
     this.closed = true;
     this.pub.close();
     this.rep.close();
