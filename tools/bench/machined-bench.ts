@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -84,12 +84,19 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (s: string) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(1)}s] ${s}\n`);
 const T0 = performance.now();
 
+/** Rejects when machined dies unexpectedly: every wait below gives up at once then. */
+let rejectMachinedDied: (e: Error) => void = () => {};
+const machinedDied = new Promise<never>((_, rej) => {
+  rejectMachinedDied = rej;
+});
+machinedDied.catch(() => undefined);
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   const t = new Promise<never>((_, rej) => {
     timer = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms);
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  return Promise.race([p, t, machinedDied]).finally(() => clearTimeout(timer));
 }
 
 interface Stats {
@@ -292,7 +299,12 @@ async function cleanup(): Promise<void> {
   await stopChild(state.machined, 10_000);
   for (const dir of await ourCgroups()) await forceRemoveCgroup(dir);
   for (const [mount, existed] of state.machineSliceExisted) {
-    if (!existed) await rmdir(join(mount, 'machine.slice')).catch(() => undefined); // only if empty
+    // Only if we made it and it is empty (ENOTEMPTY: someone else's machines live there now).
+    if (!existed) {
+      await rmdirRetry(join(mount, 'machine.slice')).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT' && e.code !== 'ENOTEMPTY') notes.push(`could not remove ${mount}/machine.slice: ${e.message}`);
+      });
+    }
   }
   await stopChild(state.bus, 5000);
   if (state.tmp) rmSync(state.tmp, { recursive: true, force: true });
@@ -379,10 +391,16 @@ async function startMachined(): Promise<void> {
     '--terminate-timeout', '5',
     '--log-level', 'warning',
   ];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // E.g. BENCH_MACHINED_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile machined.
+  const nodeArgs = (process.env.BENCH_MACHINED_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   state.machined = child;
   let buf = '';
+  // BENCH_MACHINED_LOG=FILE: machined's whole output also goes there (e.g. with --trace-gc).
+  const logFile = process.env.BENCH_MACHINED_LOG;
+  if (logFile) writeFileSync(logFile, '');
   const collect = (d: Buffer) => {
+    if (logFile) appendFileSync(logFile, d);
     buf += d.toString();
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -396,7 +414,10 @@ async function startMachined(): Promise<void> {
   child.stderr!.on('data', collect);
   child.once('exit', (code, signal) => {
     state.machinedExit = { code, signal };
-    if (!cleaned && !state.machinedStopping) fail(`machined exited during the run (code ${code}, signal ${signal})`);
+    if (!cleaned && !state.machinedStopping) {
+      fail(`machined exited during the run (code ${code}, signal ${signal})`);
+      rejectMachinedDied(new Error(`machined exited (code ${code}, signal ${signal})`));
+    }
   });
   const bus = state.client!;
   const deadline = performance.now() + 30_000;
@@ -474,14 +495,37 @@ async function spawnFamilyLeader(): Promise<{ leader: number; child: () => Promi
 
 // ───────────────────────────── machined observation ─────────────────────────────
 
-function procStatus(pid: number): { VmRSS_kb: number; VmHWM_kb: number; threads: number; fds: number } {
+interface ProcFigures {
+  VmRSS_kb: number;
+  VmHWM_kb: number;
+  RssAnon_kb: number;
+  RssFile_kb: number;
+  threads: number;
+  fds: number;
+  /** inotify watches machined holds (one per watched cgroup.events): a leak shows here. */
+  inotify_watches: number;
+}
+function procStatus(pid: number): ProcFigures {
   const st = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? NaN);
+  const fds = readdirSync(`/proc/${pid}/fd`);
+  let watches = 0;
+  for (const fd of fds) {
+    try {
+      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+      watches += (info.match(/^inotify wd:/gm) ?? []).length;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
   return {
     VmRSS_kb: kb('VmRSS'),
     VmHWM_kb: kb('VmHWM'),
+    RssAnon_kb: kb('RssAnon'),
+    RssFile_kb: kb('RssFile'),
     threads: kb('Threads'),
-    fds: readdirSync(`/proc/${pid}/fd`).length,
+    fds: fds.length,
+    inotify_watches: watches,
   };
 }
 
@@ -707,6 +751,7 @@ interface RefFigure {
   p90_ms: number;
   min_ms: number;
   failed_runs: number;
+  output_head: string;
   output_tail: string;
   stderr_tail: string;
   exit: number;
@@ -752,8 +797,19 @@ async function timeCommand(cmd: string[], runs: number, warmups: number, opts: {
     if (r) exit = Number(r[1]);
   }
   const s = stats(samples);
-  const tail = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trimEnd().split('\n').slice(-2).join(' / ') : '');
-  return { runs: s.n, median_ms: s.median_ms, p90_ms: s.p90_ms, min_ms: s.min_ms, failed_runs: failed, output_tail: tail(out).slice(0, 200), stderr_tail: tail(err).slice(0, 300), exit };
+  const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trimEnd().split('\n') : []);
+  const tail = (f: string) => lines(f).slice(-2).join(' / ');
+  return {
+    runs: s.n,
+    median_ms: s.median_ms,
+    p90_ms: s.p90_ms,
+    min_ms: s.min_ms,
+    failed_runs: failed,
+    output_head: lines(out).slice(0, 3).join(' / ').slice(0, 300),
+    output_tail: tail(out).slice(0, 200),
+    stderr_tail: tail(err).slice(0, 300),
+    exit,
+  };
 }
 
 function busctl(...args: string[]): string[] {
@@ -763,7 +819,9 @@ const BUSCTL_LIST = () => busctl('call', M1, M1_PATH, MANAGER, 'ListMachines');
 
 // ───────────────────────────── main ─────────────────────────────
 
-async function main(): Promise<Record<string, unknown>> {
+const results: Record<string, unknown> = {};
+
+async function main(): Promise<void> {
   if (!existsSync(MACHINED_ENTRY)) throw new Error(`${MACHINED_ENTRY} missing: build machined first (tools/bench/run.sh does)`);
   if (!UNIFIED) throw new Error('no cgroup2 mount found under /sys/fs/cgroup');
   if (process.getuid?.() !== 0) throw new Error('must run as root (machined creates cgroups)');
@@ -771,7 +829,7 @@ async function main(): Promise<Record<string, unknown>> {
   state.tmp = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
   log(`run prefix ${PREFIX}, temp dir ${state.tmp}, cgroup mounts ${CGROUP_MOUNTS.join(' ')}`);
 
-  const results: Record<string, unknown> = {
+  Object.assign(results, {
     run: {
       prefix: PREFIX,
       date: new Date().toISOString(),
@@ -783,8 +841,9 @@ async function main(): Promise<Record<string, unknown>> {
       fill: FILL,
       in_flight: IN_FLIGHT,
       list_calls: LIST_CALLS,
+      machined_entry: MACHINED_ENTRY,
     },
-  };
+  });
 
   await startBus();
   log(`private bus at ${state.busAddress}`);
@@ -794,17 +853,19 @@ async function main(): Promise<Record<string, unknown>> {
   await sig.subscribe(bus);
 
   // Process start of busctl alone, against the bus driver: what every busctl figure below includes.
-  const busctlBaseline = await timeCommand(busctl('call', DBUS_NAME, DBUS_PATH, DBUS_NAME, 'GetId'), REF_RUNS, 2);
+  results.busctl_baseline_getid = await timeCommand(busctl('call', DBUS_NAME, DBUS_PATH, DBUS_NAME, 'GetId'), REF_RUNS, 2);
 
   await startMachined();
   const mpid = state.machined!.pid!;
   await sleep(300);
-  const rss: Record<string, unknown> = { idle: procStatus(mpid) };
+  const rss: Record<string, ProcFigures> = { idle: procStatus(mpid) };
+  results.rss = rss;
   log(`machined pid ${mpid} ready, idle ${JSON.stringify(rss.idle)}`);
   const initial = await listMachines(bus);
   if (initial.length !== 1 || initial[0]![0] !== '.host') fail(`ListMachines at start: expected only .host, got ${JSON.stringify(initial)}`);
 
   const removals: Record<string, RemovalFigure> = {};
+  results.removal_after_leader_exit = removals;
 
   // 1a. CreateMachine, one at a time.
   {
@@ -870,6 +931,7 @@ async function main(): Promise<Record<string, unknown>> {
   const family = await spawnFamilyLeader();
   const familyName = `${PREFIX}-family`;
   const fillRates: Record<string, RatePhase> = {};
+  Object.assign(results, { create_fill: fillRates, list_machines: list, busctl_list_machines: busctlList, machinectl_list: machinectlList });
   // The first machine of the fill is the family: its child is found only through its cgroup.
   await call(bus, 'CreateMachine', 'sayssusa(sv)', [familyName, randomBytes(16), 'bench', 'container', family.leader, '', []]);
   const familyChild = await family.child();
@@ -904,11 +966,6 @@ async function main(): Promise<Record<string, unknown>> {
       notes.push(`machinectl list at ${level} skipped: ${(e as Error).message}`);
     }
   }
-  results.create_fill = fillRates;
-  results.list_machines = list;
-  results.busctl_list_machines = busctlList;
-  results.busctl_baseline_getid = busctlBaseline;
-  results.machinectl_list = machinectlList;
 
   // 4. GetMachineByPID at FILL machines: leaders (index), a member (cgroup look-up), a miss.
   log(`GetMachineByPID × ${LIST_CALLS} at ${FILL} machines`);
@@ -991,7 +1048,6 @@ async function main(): Promise<Record<string, unknown>> {
   // The rest go with their leaders.
   const rest = fill.slice(TERMINATE_N);
   removals.after_fill = await killAndSettle(bus, sig, rest, 'removal after leader exit (fill)');
-  results.removal_after_leader_exit = removals;
   // The family's leader dies but its child stays in the scope: only the leader check notices, and
   // the child must then be stopped and the scope removed.
   {
@@ -1018,8 +1074,10 @@ async function main(): Promise<Record<string, unknown>> {
   }
 
   await sleep(500);
-  rss.end = procStatus(mpid);
-  results.rss = rss;
+  const end = (rss.end = procStatus(mpid));
+  if (end.inotify_watches > rss.idle!.inotify_watches) {
+    fail(`machined still holds ${end.inotify_watches} inotify watches with no machine left (${rss.idle!.inotify_watches} at start)`);
+  }
   const finalList = await listMachines(bus);
   if (finalList.length !== 1) fail(`ListMachines at the end: ${finalList.length} entries`);
   const stateLeft = readdirSync(join(state.tmp, 'state'));
@@ -1035,7 +1093,6 @@ async function main(): Promise<Record<string, unknown>> {
     fail('machined did not exit within 10 s of SIGTERM');
     m.kill('SIGKILL');
   } else if (m.exitCode !== 0) fail(`machined exited ${m.exitCode ?? m.signalCode} on SIGTERM`);
-  return results;
 }
 
 // ───────────────────────────── report ─────────────────────────────
@@ -1093,7 +1150,7 @@ function report(r: Record<string, any>): void {
   }
   const lc = r.leader_exit_with_child;
   if (lc) add('  removal when the leader exits but a child stays', `${fmt(lc.removed_after_ms, ' ms')} (scope gone ${fmt(lc.scope_gone_after_ms, ' ms')})`, '', '', '');
-  const rss = r.rss as Record<string, ReturnType<typeof procStatus>> | undefined;
+  const rss = r.rss as Record<string, ProcFigures> | undefined;
   if (rss?.at_fill) {
     add(
       `RSS at ${FILL} machines (VmRSS / VmHWM)`,
@@ -1104,6 +1161,7 @@ function report(r: Record<string, any>): void {
     );
     add('  RSS idle at start / at end (VmRSS)', `${fmt(rss.idle!.VmRSS_kb / 1024, ' MB')} / ${fmt(rss.end?.VmRSS_kb ? rss.end.VmRSS_kb / 1024 : NaN, ' MB')}`, '', '', '');
     add('  open fds: idle / at fill / end', `${rss.idle!.fds} / ${rss.at_fill.fds} / ${rss.end?.fds ?? '—'}`, '', '', '');
+    add('  inotify watches: idle / at fill / end', `${rss.idle!.inotify_watches} / ${rss.at_fill.inotify_watches} / ${rss.end?.inotify_watches ?? '—'}`, '', '', '');
     add(`  idle CPU at ${FILL} machines`, `${fmt(r.idle_cpu_percent_at_fill, ' %')}`, '', '', '');
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => [...(row[c] ?? '')].length)));
@@ -1121,6 +1179,11 @@ function report(r: Record<string, any>): void {
 async function verifyNothingLeft(): Promise<string[]> {
   const left: string[] = [];
   for (const d of await ourCgroups()) left.push(`cgroup ${d}`);
+  for (const [mount, existed] of state.machineSliceExisted) {
+    const slice = join(mount, 'machine.slice');
+    const subdirs = existsSync(slice) ? readdirSync(slice, { withFileTypes: true }).filter((e) => e.isDirectory()) : null;
+    if (!existed && subdirs && subdirs.length === 0) left.push(`empty cgroup ${slice} (created during this run)`);
+  }
   for (const pid of state.leaders.keys()) {
     const p = pidParent(pid);
     if (p && p.comm === 'sleep') left.push(`leader ${pid} (${p.state})`);
@@ -1133,10 +1196,9 @@ async function verifyNothingLeft(): Promise<string[]> {
 }
 
 const started = performance.now();
-let results: Record<string, unknown> = {};
 let crashed: Error | null = null;
 try {
-  results = await main();
+  await main();
 } catch (e) {
   crashed = e as Error;
   fail(`benchmark aborted: ${crashed.stack ?? crashed.message}`);
@@ -1154,7 +1216,8 @@ results.notes = notes;
 results.failures = failures;
 results.leftovers = leftovers;
 results.total_s = round((performance.now() - started) / 1000, 1);
-if (!crashed) report(results);
+report(results);
+if (crashed) process.stdout.write('\n(the run was aborted: figures after the failure are missing)\n');
 if (machinedLog.length) {
   process.stdout.write(`\nmachined logged ${machinedLog.length} line(s) at warning or above; first ones:\n`);
   for (const l of machinedLog.slice(0, 10)) process.stdout.write(`  ${l}\n`);

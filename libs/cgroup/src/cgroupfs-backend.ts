@@ -5,7 +5,7 @@
  * hierarchies (memory, cpu, pids…) are only ever read: the process running machined may itself
  * have been placed in one by its own supervisor.
  */
-import { access, writeFile } from 'node:fs/promises';
+import { accessSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CgroupError, cgroupFailure, errnoCode } from './cgroup-error.js';
@@ -15,7 +15,7 @@ import {
 } from './cgroup-tree.js';
 import { watchCgroupEmpty } from './empty-watch.js';
 import { detectHierarchy, type CgroupLayout } from './hierarchy.js';
-import { assertPid, nameSystemdCgroupPath, readProcCgroup, systemdCgroupPath } from './proc-cgroup.js';
+import { assertPid, nameSystemdCgroupPath, readProcCgroup, systemdCgroupPath, type ProcCgroupEntry } from './proc-cgroup.js';
 import type { Accounting, Hierarchy, ScopeBackend, ScopeSpec, UnitLocation } from './scope-backend.js';
 import { applyScopeProperties } from './scope-properties.js';
 
@@ -42,9 +42,6 @@ export class CgroupfsBackend implements ScopeBackend {
   private readonly busyTimeoutMs: number;
   private readonly procRoot: string;
   private readonly watches = new Set<() => void>();
-  // Creating a scope mkdirs the slice; removing one rmdirs the slice when empty. Serializing the
-  // two keeps a removal from deleting the slice between another creation's two mkdirs.
-  private treeLock: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly layout: CgroupLayout = detectHierarchy(), options: CgroupfsBackendOptions = {}) {
     this.hierarchy = layout.hierarchy;
@@ -58,62 +55,64 @@ export class CgroupfsBackend implements ScopeBackend {
     return [this.layout.unified, this.layout.systemd].filter((m): m is string => m !== undefined);
   }
 
-  private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.treeLock.then(fn, fn);
-    this.treeLock = run.catch(() => undefined);
-    return run;
-  }
-
+  /**
+   * Synchronous from the first mkdir to the last move: no other creation or removal can run in
+   * between, so a removal never deletes the slice between this creation's mkdir and its move.
+   */
   async createScope(spec: ScopeSpec): Promise<UnitLocation> {
     const cgroupPath = unitCgroupPath(spec.slice, spec.unit);
     if (spec.pids.length === 0) throw new CgroupError('EINVAL', `Scope ${spec.unit} needs at least one PID`);
     spec.pids.forEach(assertPid);
     // Where each process was, to put it back if a later one cannot be moved.
-    const origins = new Map<number, Awaited<ReturnType<typeof readProcCgroup>>>();
-    for (const pid of spec.pids) origins.set(pid, await readProcCgroup(pid, this.procRoot));
+    const origins = new Map<number, ProcCgroupEntry[]>();
+    for (const pid of spec.pids) origins.set(pid, readProcCgroup(pid, this.procRoot));
 
-    return this.serialized(async () => {
-      const created: string[] = [];
-      const moved: Array<{ pid: number; mount: string }> = [];
-      try {
-        for (const mount of this.mounts()) {
-          created.push(...(await makeCgroup(mount, cgroupPath)));
-          const dir = cgroupDir(mount, cgroupPath);
-          if ((await readTreeProcs(dir)).length > 0) {
-            throw new CgroupError('EEXIST', `Unit ${spec.unit} already exists with processes in ${dir}`, dir);
-          }
+    const created: string[] = [];
+    const moved: Array<{ pid: number; mount: string }> = [];
+    try {
+      for (const mount of this.mounts()) {
+        created.push(...makeCgroup(mount, cgroupPath));
+        const dir = cgroupDir(mount, cgroupPath);
+        if (readTreeProcs(dir).length > 0) {
+          throw new CgroupError('EEXIST', `Unit ${spec.unit} already exists with processes in ${dir}`, dir);
         }
-        // Limits first, so the leader never runs unconstrained in its scope.
-        if (this.layout.unified !== undefined) {
-          await applyScopeProperties(cgroupDir(this.layout.unified, cgroupPath), spec.properties);
-        }
-        for (const pid of spec.pids) {
-          for (const mount of this.mounts()) {
-            await movePid(cgroupDir(mount, cgroupPath), pid);
-            moved.push({ pid, mount });
-          }
-        }
-      } catch (err) {
-        await this.rollBack(moved, origins, created);
-        throw err;
       }
-      return { unit: spec.unit, cgroupPath, subgroup: '' };
-    });
+      // Limits first, so the leader never runs unconstrained in its scope.
+      if (this.layout.unified !== undefined) {
+        applyScopeProperties(cgroupDir(this.layout.unified, cgroupPath), spec.properties);
+      }
+      for (const pid of spec.pids) {
+        for (const mount of this.mounts()) {
+          movePid(cgroupDir(mount, cgroupPath), pid);
+          moved.push({ pid, mount });
+        }
+      }
+    } catch (err) {
+      this.rollBack(moved, origins, created);
+      throw err;
+    }
+    return { unit: spec.unit, cgroupPath, subgroup: '' };
   }
 
-  private async rollBack(
-    moved: Array<{ pid: number; mount: string }>,
-    origins: Map<number, Awaited<ReturnType<typeof readProcCgroup>>>,
-    created: string[],
-  ): Promise<void> {
+  private rollBack(moved: Array<{ pid: number; mount: string }>, origins: Map<number, ProcCgroupEntry[]>, created: string[]): void {
     for (const { pid, mount } of moved.reverse()) {
       const entries = origins.get(pid) ?? [];
       const origin = mount === this.layout.unified
         ? systemdCgroupPath(entries, 'unified')
         : nameSystemdCgroupPath(entries);
-      await movePid(cgroupDir(mount, origin ?? '/'), pid).catch(() => undefined);
+      try {
+        movePid(cgroupDir(mount, origin ?? '/'), pid);
+      } catch {
+        // The process may have exited meanwhile; nothing to put back.
+      }
     }
-    for (const dir of created.reverse()) await removeIfUnused(dir).catch(() => undefined);
+    for (const dir of created.reverse()) {
+      try {
+        removeIfUnused(dir);
+      } catch {
+        // Best effort: a directory someone else is using stays.
+      }
+    }
   }
 
   /** Into `location.subgroup` when set (e.g. `payload`), else into the unit's own cgroup. */
@@ -122,8 +121,8 @@ export class CgroupfsBackend implements ScopeBackend {
     const path = this.targetPath(location);
     for (const mount of this.mounts()) {
       const dir = cgroupDir(mount, path);
-      if (!(await isDirectory(dir))) throw new CgroupError('ENOENT', `Cgroup ${dir} does not exist`, dir);
-      await movePid(dir, pid);
+      if (!isDirectory(dir)) throw new CgroupError('ENOENT', `Cgroup ${dir} does not exist`, dir);
+      movePid(dir, pid);
     }
   }
 
@@ -147,12 +146,15 @@ export class CgroupfsBackend implements ScopeBackend {
   async killAll(location: UnitLocation, signal: number): Promise<void> {
     assertSignal(signal);
     const path = this.unitPath(location);
-    if (signal === osConstants.signals.SIGKILL && this.layout.unified !== undefined && !(await this.containsSelf(path))) {
+    if (signal === osConstants.signals.SIGKILL && this.layout.unified !== undefined && !this.containsSelf(path)) {
       const killFile = join(cgroupDir(this.layout.unified, path), 'cgroup.kill');
       // cgroup.kill (Linux 5.14+) kills the whole subtree atomically, forks included.
-      await access(killFile).then(() => writeFile(killFile, '1')).catch((err: unknown) => {
+      try {
+        accessSync(killFile);
+        writeFileSync(killFile, '1');
+      } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw cgroupFailure('Cannot write', killFile, err);
-      });
+      }
     }
     // Also after cgroup.kill: a process may sit in name=systemd only. systemd's cg_kill loop:
     // signal each PID once, repeat while new PIDs turn up, never signal ourselves.
@@ -160,7 +162,7 @@ export class CgroupfsBackend implements ScopeBackend {
     for (let round = 0; round < KILL_ROUNDS; round++) {
       let fresh = false;
       for (const mount of this.mounts()) {
-        for (const pid of await readTreeProcs(cgroupDir(mount, path))) {
+        for (const pid of readTreeProcs(cgroupDir(mount, path))) {
           if (signalled.has(pid)) continue;
           signalled.add(pid);
           fresh = true;
@@ -176,8 +178,8 @@ export class CgroupfsBackend implements ScopeBackend {
   }
 
   /** cgroup.kill cannot spare the writer, so it is not used on a cgroup machined itself is in. */
-  private async containsSelf(path: string): Promise<boolean> {
-    const own = systemdCgroupPath(await readProcCgroup(process.pid, this.procRoot), 'unified') ?? '/';
+  private containsSelf(path: string): boolean {
+    const own = systemdCgroupPath(readProcCgroup(process.pid, this.procRoot), 'unified') ?? '/';
     return own === path || own.startsWith(`${path}/`);
   }
 
@@ -209,7 +211,7 @@ export class CgroupfsBackend implements ScopeBackend {
 
   async exists(location: UnitLocation): Promise<boolean> {
     const path = this.unitPath(location);
-    for (const mount of this.mounts()) if (await isDirectory(cgroupDir(mount, path))) return true;
+    for (const mount of this.mounts()) if (isDirectory(cgroupDir(mount, path))) return true;
     return false;
   }
 
@@ -228,39 +230,51 @@ export class CgroupfsBackend implements ScopeBackend {
         failure ??= err;
         continue;
       }
-      // Only the slices need the lock; waiting for a busy scope to drain must not hold up creations.
-      await this.serialized(() => this.removeEmptySlices(mount, path));
+      this.removeEmptySlices(mount, path);
     }
     if (failure !== undefined) throw failure;
   }
 
-  private async removeEmptySlices(mount: string, unitPath: string): Promise<void> {
+  private removeEmptySlices(mount: string, unitPath: string): void {
     const components = unitPath.split('/').filter((c) => c !== '');
     for (let depth = components.length - 1; depth > 0; depth--) {
       if (!components[depth - 1]!.endsWith('.slice')) break;
       const slice = `/${components.slice(0, depth).join('/')}`;
       // Other machines may still live in the slice: then it stays.
-      if (!(await removeIfUnused(cgroupDir(mount, slice)).catch(() => false))) break;
+      let removed = false;
+      try {
+        removed = removeIfUnused(cgroupDir(mount, slice));
+      } catch {
+        removed = false;
+      }
+      if (!removed) break;
     }
   }
 
   async accounting(location: UnitLocation): Promise<Accounting> {
     const path = this.unitPath(location);
-    const read = async (mount: string | undefined, file: string): Promise<bigint | undefined> => {
+    const readText = (file: string): string | undefined => {
+      try {
+        return readOptionalFile(file);
+      } catch {
+        return undefined;
+      }
+    };
+    const read = (mount: string | undefined, file: string): bigint | undefined => {
       if (mount === undefined) return undefined;
-      const text = await readOptionalFile(join(cgroupDir(mount, path), file)).catch(() => undefined);
+      const text = readText(join(cgroupDir(mount, path), file));
       const value = text?.trim();
       return value !== undefined && /^[0-9]+$/.test(value) ? BigInt(value) : undefined;
     };
     const cpuStat = this.layout.unified === undefined
       ? undefined
-      : await readOptionalFile(join(cgroupDir(this.layout.unified, path), 'cpu.stat')).catch(() => undefined);
+      : readText(join(cgroupDir(this.layout.unified, path), 'cpu.stat'));
     const usageUsec = cpuStat === undefined ? undefined : /^usage_usec ([0-9]+)$/m.exec(cpuStat)?.[1];
     const { controllers, unified } = this.layout;
 
-    const memoryCurrent = (await read(unified, 'memory.current')) ?? (await read(controllers['memory'], 'memory.usage_in_bytes'));
-    const cpuUsageNsec = usageUsec !== undefined ? BigInt(usageUsec) * 1000n : await read(controllers['cpuacct'], 'cpuacct.usage');
-    const tasksCurrent = (await read(unified, 'pids.current')) ?? (await read(controllers['pids'], 'pids.current'));
+    const memoryCurrent = read(unified, 'memory.current') ?? read(controllers['memory'], 'memory.usage_in_bytes');
+    const cpuUsageNsec = usageUsec !== undefined ? BigInt(usageUsec) * 1000n : read(controllers['cpuacct'], 'cpuacct.usage');
+    const tasksCurrent = read(unified, 'pids.current') ?? read(controllers['pids'], 'pids.current');
     return {
       ...(memoryCurrent !== undefined ? { memoryCurrent } : {}),
       ...(cpuUsageNsec !== undefined ? { cpuUsageNsec } : {}),
@@ -269,7 +283,7 @@ export class CgroupfsBackend implements ScopeBackend {
   }
 
   async unitOfPid(pid: number): Promise<UnitLocation | null> {
-    const path = systemdCgroupPath(await readProcCgroup(pid, this.procRoot), this.hierarchy);
+    const path = systemdCgroupPath(readProcCgroup(pid, this.procRoot), this.hierarchy);
     return path === undefined ? null : unitFromCgroupPath(path);
   }
 

@@ -44,15 +44,15 @@ export function watchCgroupEmpty(options: EmptyWatchOptions, onEmpty: () => void
     }
   };
   const checkEvents = async (file: string): Promise<void> => {
-    const text = await readOptionalFile(file);
+    const text = readOptionalFile(file);
     if (text === undefined ? options.missingMeansEmpty : /^populated 0$/m.test(text)) fire();
   };
   const checkTree = async (dir: string): Promise<void> => {
-    if (!(await isDirectory(dir))) {
+    if (!isDirectory(dir)) {
       if (options.missingMeansEmpty) fire();
       return;
     }
-    if ((await readTreeProcs(dir)).length === 0) fire();
+    if (readTreeProcs(dir).length === 0) fire();
   };
   const ignoreErrors = (p: Promise<void>): void => {
     p.catch(() => undefined);
@@ -62,7 +62,7 @@ export function watchCgroupEmpty(options: EmptyWatchOptions, onEmpty: () => void
     if (dir === undefined || timer !== undefined || done) return;
     timer = setInterval(() => ignoreErrors(checkTree(dir)), options.pollIntervalMs);
     timer.unref();
-    ignoreErrors(checkTree(dir));
+    setImmediate(() => ignoreErrors(checkTree(dir)));
   };
 
   const eventsFile = options.eventsFile;
@@ -83,7 +83,8 @@ export function watchCgroupEmpty(options: EmptyWatchOptions, onEmpty: () => void
     // ENOENT: checkEvents below sees the cgroup is gone; ENOSPC (inotify watches exhausted): poll.
     startPolling();
   }
-  // The cgroup may have emptied before the watch was in place.
-  ignoreErrors(checkEvents(eventsFile));
+  // The cgroup may have emptied before the watch was in place. Checked on the next turn of the
+  // event loop: callers rely on onEmpty never running before watchCgroupEmpty has returned.
+  setImmediate(() => ignoreErrors(checkEvents(eventsFile)));
   return stop;
 }

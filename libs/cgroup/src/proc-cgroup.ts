@@ -1,5 +1,5 @@
 /** `/proc/PID/cgroup`: which cgroup a process is in, per hierarchy. */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { CgroupError, cgroupFailure, errnoCode } from './cgroup-error.js';
 import type { Hierarchy } from './scope-backend.js';
 
@@ -49,12 +49,15 @@ export function assertPid(pid: number): void {
   if (!Number.isSafeInteger(pid) || pid <= 0) throw new CgroupError('EINVAL', `Invalid PID: ${String(pid)}`);
 }
 
-/** Reads and parses a process's cgroups; a PID that does not exist is a CgroupError ESRCH. */
-export async function readProcCgroup(pid: number, procRoot = '/proc'): Promise<ProcCgroupEntry[]> {
+/**
+ * Reads and parses a process's cgroups; a PID that does not exist is a CgroupError ESRCH.
+ * Synchronous: procfs answers from kernel memory (see cgroup-tree.ts).
+ */
+export function readProcCgroup(pid: number, procRoot = '/proc'): ProcCgroupEntry[] {
   assertPid(pid);
   const file = `${procRoot}/${pid}/cgroup`;
   try {
-    return parseProcCgroup(await readFile(file, 'utf8'));
+    return parseProcCgroup(readFileSync(file, 'utf8'));
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ESRCH') {

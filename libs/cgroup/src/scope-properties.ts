@@ -2,7 +2,7 @@
  * The few systemd scope properties that map onto a cgroup2 file, applied by the cgroupfs backend.
  * Properties arrive verbatim from a D-Bus caller, so any value shape must be survivable.
  */
-import { access, writeFile } from 'node:fs/promises';
+import { accessSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScopeSpec } from './scope-backend.js';
 
@@ -44,21 +44,21 @@ function cgroupSettings(properties: ScopeSpec['properties']): Map<string, string
  * (on hybrid hosts cgroup2 has no controllers, so nothing is written). Best effort: a value the
  * kernel refuses is skipped and named in the result; other properties are left to the caller.
  */
-export async function applyScopeProperties(
+export function applyScopeProperties(
   scopeDir: string,
   properties: ScopeSpec['properties'],
-): Promise<{ applied: string[]; refused: string[] }> {
+): { applied: string[]; refused: string[] } {
   const applied: string[] = [];
   const refused: string[] = [];
   for (const [file, content] of cgroupSettings(properties)) {
     const path = join(scopeDir, file);
     try {
-      await access(path);
+      accessSync(path);
     } catch {
       continue;
     }
     try {
-      await writeFile(path, content);
+      writeFileSync(path, content);
       applied.push(file);
     } catch {
       refused.push(file);

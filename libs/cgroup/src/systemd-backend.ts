@@ -240,7 +240,7 @@ export class SystemdBackend implements ScopeBackend {
    * A PID in a slice's own cgroup (the root is `-.slice`) is in no unit: null.
    */
   async unitOfPid(pid: number): Promise<UnitLocation | null> {
-    const procPath = systemdCgroupPath(await readProcCgroup(pid, this.procRoot), this.hierarchy);
+    const procPath = systemdCgroupPath(readProcCgroup(pid, this.procRoot), this.hierarchy);
     const fromProc = procPath === undefined ? null : unitFromCgroupPath(procPath);
     try {
       const [path] = await this.manager('GetUnitByPID', 'u', [pid]);

@@ -8,6 +8,7 @@ import { validateMachineRequest, type RawMachineRequest } from '../registry/mach
 import type { Registry } from '../registry/registry.js';
 import type { Authorizer } from './authorize.js';
 import type { MachineHandlers } from './machine-bus.js';
+import { marshalBody, type MarshalledBody } from './marshalled-reply.js';
 import type { CallContext, ServedInterface } from './object-server.js';
 
 export interface ManagerBusDeps {
@@ -52,6 +53,15 @@ export function managerInterface({ registry, authorizer, handlers, poolPath }: M
     return [m.path];
   }
 
+  // ListMachines is read far more often than machines come and go: its reply is marshalled once
+  // per change of the list.
+  let listReply: MarshalledBody | null = null;
+  const invalidate = () => {
+    listReply = null;
+  };
+  registry.on('added', invalidate);
+  registry.on('removed', invalidate);
+
   return {
     spec: MANAGER_INTERFACE,
     methods: {
@@ -60,7 +70,7 @@ export function managerInterface({ registry, authorizer, handlers, poolPath }: M
         const target = pid === 0 ? (await ctx.caller()).pid : pid;
         return [(await registry.getByPid(target)).path];
       },
-      ListMachines: () => [registry.list().map((m) => [m.name, m.class, m.service, m.path])],
+      ListMachines: () => (listReply ??= marshalBody('a(ssso)', [registry.list().map((m) => [m.name, m.class, m.service, m.path])])),
       CreateMachine: (ctx, name, id, service, cls, leader, root, props: ScopeProperty[]) =>
         createOrRegister(ctx, rawRequest(name, id, service, cls, leader, root, [], props), 'create'),
       CreateMachineWithNetwork: (ctx, name, id, service, cls, leader, root, ifindices: number[], props: ScopeProperty[]) =>

@@ -23,6 +23,7 @@ import {
 } from '@machined/protocol';
 import type { Logger } from '../log.js';
 import type { CallerLookup, CallerCredentials } from './caller.js';
+import { MarshalledBody, sendMarshalledReply } from './marshalled-reply.js';
 
 const { Message, Variant } = dbus;
 type Msg = InstanceType<typeof Message>;
@@ -38,9 +39,12 @@ export interface CallContext {
   caller(): Promise<CallerCredentials>;
 }
 
+/** The out-arguments of a method, or its body already marshalled (see marshalled-reply.ts). */
+export type MethodResult = unknown[] | MarshalledBody;
+
 // Arguments arrive already unmarshalled by dbus-next, typed by the interface table.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type MethodImpl = (ctx: CallContext, ...args: any[]) => unknown[] | Promise<unknown[]>;
+export type MethodImpl = (ctx: CallContext, ...args: any[]) => MethodResult | Promise<MethodResult>;
 
 export interface ServedInterface {
   spec: InterfaceSpec;
@@ -95,7 +99,7 @@ export class ObjectServer {
     return true;
   }
 
-  private async dispatch(msg: Msg, ctx: CallContext): Promise<{ signature: string; body: unknown[] }> {
+  private async dispatch(msg: Msg, ctx: CallContext): Promise<{ signature: string; body: unknown[] } | MarshalledBody> {
     const iface = msg.interface ?? '';
     const member = msg.member ?? '';
     const signature = msg.signature ?? '';
@@ -125,8 +129,12 @@ export class ObjectServer {
     if (signature !== expected) throw Errors.invalidArguments(signature, served.spec.name, member, expected);
     const impl = served.methods[member];
     if (!impl) throw Errors.notImplemented(served.spec.name, member);
-    const body = await impl(ctx, ...msg.body);
-    return { signature: signatureOf(spec.out), body };
+    const result = await impl(ctx, ...msg.body);
+    if (result instanceof MarshalledBody) {
+      if (result.signature !== signatureOf(spec.out)) throw new Error(`${member} returned a body of signature '${result.signature}'`);
+      return result;
+    }
+    return { signature: signatureOf(spec.out), body: result };
   }
 
   private findMethod(obj: ServedObject, iface: string, member: string): [ServedInterface, MethodSpec] | null {
@@ -170,10 +178,11 @@ export class ObjectServer {
     throw Errors.unknownProperty(propName);
   }
 
-  private reply(msg: Msg, reply: { signature: string; body: unknown[] }): void {
+  private reply(msg: Msg, reply: { signature: string; body: unknown[] } | MarshalledBody): void {
     if (msg.flags & NO_REPLY_EXPECTED) return;
     try {
-      this.bus.send(Message.newMethodReturn(msg, reply.signature, reply.body));
+      if (reply instanceof MarshalledBody) sendMarshalledReply(this.bus, msg, reply);
+      else this.bus.send(Message.newMethodReturn(msg, reply.signature, reply.body));
     } catch (e) {
       // A reply that does not marshal is our bug; the client still gets a named error.
       this.log.error(`Failed to send reply to ${msg.interface}.${msg.member}: ${(e as Error).message}`);

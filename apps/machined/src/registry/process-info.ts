@@ -1,5 +1,10 @@
-/** What /proc says about a process: whether it runs (zombies do not count) and who owns it. */
-import { promises as fs } from 'node:fs';
+/**
+ * What /proc says about a process: whether it runs (zombies do not count) and who owns it.
+ * Synchronous: procfs answers from kernel memory in microseconds, and the leader poll reads one
+ * file per machine twice a second; through the thread pool that cost a third of a CPU at 1000
+ * machines, directly it costs almost nothing.
+ */
+import { readFileSync } from 'node:fs';
 
 export interface ProcessInfo {
   /** Real UID. */
@@ -8,39 +13,42 @@ export interface ProcessInfo {
   startTime: bigint;
 }
 
+/** The fields of /proc/PID/stat after `(comm)`, which may itself hold spaces and parentheses. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+const gone = (e: unknown) => ['ENOENT', 'ESRCH'].includes((e as NodeJS.ErrnoException).code ?? '');
+
 /** null when the process does not exist or has exited (zombie). */
-export async function processInfo(pid: number, procRoot = '/proc'): Promise<ProcessInfo | null> {
+export function processInfo(pid: number, procRoot = '/proc'): ProcessInfo | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   let stat: string;
   let status: string;
   try {
-    [stat, status] = await Promise.all([
-      fs.readFile(`${procRoot}/${pid}/stat`, 'utf8'),
-      fs.readFile(`${procRoot}/${pid}/status`, 'utf8'),
-    ]);
-  } catch {
-    return null;
+    stat = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
+    status = readFileSync(`${procRoot}/${pid}/status`, 'utf8');
+  } catch (e) {
+    if (gone(e)) return null;
+    throw e;
   }
-  // comm may hold spaces and parentheses: fields start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  if (state === 'Z' || state === 'X' || state === 'x') return null;
+  const fields = statFields(stat);
+  if (['Z', 'X', 'x'].includes(fields[0] ?? '')) return null;
   const uidLine = /^Uid:\s+(\d+)/m.exec(status);
   return { uid: uidLine ? Number(uidLine[1]) : -1, startTime: BigInt(fields[19] ?? '0') };
 }
 
-/** Cheap liveness check for the leader poller: existing and not a zombie. */
-export async function processAlive(pid: number, procRoot = '/proc'): Promise<boolean> {
+/**
+ * Whether the process still runs: it exists and is not a zombie. Only "no such process" counts as
+ * gone; any other failure (EMFILE, say) is thrown, so a live machine is never taken for dead.
+ */
+export function processAlive(pid: number, procRoot = '/proc'): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
+    stat = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    if (gone(e)) return false;
+    throw e;
   }
-  try {
-    const stat = await fs.readFile(`${procRoot}/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  return !['Z', 'X', 'x'].includes(statFields(stat)[0] ?? '');
 }

@@ -45,7 +45,6 @@ export class Registry extends EventEmitter<RegistryEvents> {
   private readonly unwatch = new Map<Machine, () => void>();
   private readonly stopper: ScopeStopper;
   private poller: NodeJS.Timeout | null = null;
-  private polling = false;
 
   constructor(private readonly opts: RegistryOptions) {
     super();
@@ -159,7 +158,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   }
 
   startLeaderPolling(intervalMs = this.opts.leaderPollMs ?? 500): void {
-    this.poller = setInterval(() => void this.pollLeaders(), intervalMs);
+    this.poller = setInterval(() => this.pollLeaders(), intervalMs);
   }
 
   async close(): Promise<void> {
@@ -180,7 +179,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   }
 
   private async checkLeader(req: MachineRequest, caller: Caller): Promise<void> {
-    const info = await processInfo(req.leader);
+    const info = processInfo(req.leader);
     if (!info) throw Errors.leaderNotFound(req.leader);
     if (caller.uid !== 0 && info.uid !== caller.uid) throw Errors.registerForOtherUser();
     const other = await this.findByPid(req.leader);
@@ -200,7 +199,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     } catch (e) {
       if (isBusError(e)) throw e;
       const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ESRCH' || !(await processAlive(req.leader))) throw Errors.leaderNotFound(req.leader);
+      if (err.code === 'ESRCH' || !processAlive(req.leader)) throw Errors.leaderNotFound(req.leader);
       throw Errors.failed(`Failed to create scope ${unit}: ${err.message}`);
     }
   }
@@ -243,7 +242,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
     this.byLeader.set(m.leader, m);
     if (m.unit) this.byUnit.set(m.unit, m);
     if (m.location) {
-      this.unwatch.set(m, this.opts.backend.watchEmpty(m.location, () => void this.gone(m, 'its processes are gone')));
+      const onEmpty = () => void this.gone(m, 'its processes are gone').catch((e: Error) => this.opts.log.error(`Removing ${m.name} failed: ${e.message}`));
+      this.unwatch.set(m, this.opts.backend.watchEmpty(m.location, onEmpty));
     }
   }
 
@@ -271,17 +271,17 @@ export class Registry extends EventEmitter<RegistryEvents> {
     this.emit('removed', m);
   }
 
-  private async pollLeaders(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const candidates = [...this.machines.values()].filter((m) => !m.isHost);
-      const alive = await Promise.all(candidates.map((m) => processAlive(m.leader)));
-      candidates.forEach((m, i) => {
-        if (!alive[i]) void this.gone(m, `leader ${m.leader} exited`);
-      });
-    } finally {
-      this.polling = false;
+  private pollLeaders(): void {
+    for (const m of [...this.machines.values()]) {
+      if (m.isHost) continue;
+      let alive: boolean;
+      try {
+        alive = processAlive(m.leader);
+      } catch (e) {
+        this.opts.log.warning(`Cannot check leader ${m.leader} of ${m.name}: ${(e as Error).message}`);
+        continue;
+      }
+      if (!alive) void this.gone(m, `leader ${m.leader} exited`).catch((e: Error) => this.opts.log.error(`Removing ${m.name} failed: ${e.message}`));
     }
   }
 }

@@ -22,7 +22,7 @@ export async function restoreMachines(registry: Registry, store: StateStore, log
     const unit = state.unit ?? '';
     const ownsScope = unit === machineScopeUnitName(name);
     const leader = state.leader ?? 0;
-    const info = leader > 1 ? await processInfo(leader) : null;
+    const info = leader > 1 ? processInfo(leader) : null;
     const loc = info ? await registry.backend.unitOfPid(leader).catch(() => null) : null;
     if (!info || !loc || loc.unit !== unit) {
       log.info(`Dropping machine ${name}: leader ${leader} is gone.`);

@@ -2,8 +2,12 @@
  * The state directory: one file per machine plus the `unit:UNIT` → NAME link that maps a PID's
  * unit to its machine for sd_pid_get_machine_name (`ps -o machine`). Files are written to a
  * temporary name and renamed, so a reader or a crash never sees half a file.
+ *
+ * Writes are synchronous: the directory is a tmpfs under /run, where a write, a rename and a
+ * symlink take microseconds; through Node's thread pool they took longer than the rest of a
+ * registration together.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { machineNameIsValid, HOST_MACHINE_NAME } from '@machined/protocol';
@@ -24,17 +28,22 @@ export class StateStore {
 
   async save(m: MachineState): Promise<void> {
     const final = join(this.dir, m.name);
-    await this.writeAtomically(final, formatStateFile(m));
-    if (m.unit) await this.linkAtomically(join(this.dir, `unit:${m.unit}`), m.name);
+    this.writeAtomically(final, formatStateFile(m));
+    if (m.unit) this.linkAtomically(join(this.dir, `unit:${m.unit}`), m.name);
   }
 
   async remove(name: string, unit: string): Promise<void> {
-    await unlinkIfPresent(join(this.dir, name));
+    unlinkIfPresent(join(this.dir, name));
     if (unit) {
       // Only drop the link if it still points at this machine; another may own the unit now.
       const link = join(this.dir, `unit:${unit}`);
-      const target = await fs.readlink(link).catch(() => null);
-      if (target === name) await unlinkIfPresent(link);
+      let target: string | null = null;
+      try {
+        target = readlinkSync(link);
+      } catch {
+        target = null;
+      }
+      if (target === name) unlinkIfPresent(link);
     }
   }
 
@@ -66,36 +75,36 @@ export class StateStore {
     for (const e of entries) {
       if (!e.startsWith('unit:')) continue;
       const target = await fs.readlink(join(this.dir, e)).catch(() => null);
-      if (target === null || !entries.includes(target)) await unlinkIfPresent(join(this.dir, e));
+      if (target === null || !entries.includes(target)) unlinkIfPresent(join(this.dir, e));
     }
   }
 
-  private async writeAtomically(final: string, content: string): Promise<void> {
+  private writeAtomically(final: string, content: string): void {
     const tmp = join(this.dir, `.#${randomBytes(6).toString('hex')}`);
     try {
-      await fs.writeFile(tmp, content, { mode: 0o644 });
-      await fs.rename(tmp, final);
+      writeFileSync(tmp, content, { mode: 0o644 });
+      renameSync(tmp, final);
     } catch (e) {
-      await unlinkIfPresent(tmp);
+      unlinkIfPresent(tmp);
       throw e;
     }
   }
 
-  private async linkAtomically(link: string, target: string): Promise<void> {
+  private linkAtomically(link: string, target: string): void {
     const tmp = join(this.dir, `.#${randomBytes(6).toString('hex')}`);
     try {
-      await fs.symlink(target, tmp);
-      await fs.rename(tmp, link);
+      symlinkSync(target, tmp);
+      renameSync(tmp, link);
     } catch (e) {
-      await unlinkIfPresent(tmp);
+      unlinkIfPresent(tmp);
       throw e;
     }
   }
 }
 
-async function unlinkIfPresent(path: string): Promise<void> {
+function unlinkIfPresent(path: string): void {
   try {
-    await fs.unlink(path);
+    unlinkSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
