@@ -4,9 +4,12 @@
  * same machines, minus those whose leader died in between.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { machineScopeUnitName } from '@machined/protocol';
-import { leftoverCgroups, run, startMachined, testMachineName, useStack, createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/index.js';
+import { REPO_ROOT, leftoverCgroups, startMachined, startPrivateBus, testMachineName, track, trackPath, useStack, createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/index.js';
 
 const STATE = '/run/systemd/machines';
 const M1 = { sender: 'org.freedesktop.machine1', path: '/org/freedesktop/machine1', interface: 'org.freedesktop.machine1.Manager' };
@@ -90,6 +93,25 @@ describe('machine lifecycle', function () {
     // And it still watches the restored machine.
     keep.kill('SIGKILL');
     await waitUntil(async () => !(await listMachineNames(stack.client)).includes(keepName), 'the restored machine to go with its leader');
+  });
+
+  it('tells the service manager it is ready: READY=1 on NOTIFY_SOCKET, after it owns its name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'machined-notify-'));
+    trackPath(dir);
+    const socket = join(dir, 'notify.sock');
+    const receiver = track(spawn('/usr/bin/python3', [join(REPO_ROOT, 'e2e/fixtures/notify-receiver.py'), socket], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    let received = '';
+    receiver.stdout!.on('data', (c: Buffer) => (received += c.toString()));
+    await waitUntil(() => received.includes('listening'), 'the notify receiver to listen');
+    const bus2 = await startPrivateBus();
+    try {
+      const second = await startMachined({ busAddress: bus2.address, env: { NOTIFY_SOCKET: socket }, stateDir: join(dir, 'state'), runtimeDir: join(dir, 'run') });
+      await waitUntil(() => received.includes('READY=1'), 'READY=1');
+      expect(received).to.contain(`MAINPID=${second.pid}`);
+      await second.stop();
+    } finally {
+      await bus2.stop();
+    }
   });
 
   it('refuses to start a second machined while the name is owned, and the first keeps serving', async () => {

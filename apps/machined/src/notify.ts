@@ -9,7 +9,8 @@ import type { Logger } from './log.js';
 export function notifyReady(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (!env.NOTIFY_SOCKET) return Promise.resolve();
   return new Promise((resolve) => {
-    execFile('systemd-notify', ['--ready', `--pid=${process.pid}`, '--status=Processing requests...'], (err) => {
+    // --no-block: do not wait for the manager to acknowledge (a barrier), just send.
+    execFile('systemd-notify', ['--ready', '--no-block', `--pid=${process.pid}`, '--status=Processing requests...'], (err) => {
       if (err) log.warning(`Failed to notify service manager of readiness: ${err.message}`);
       resolve();
     });
