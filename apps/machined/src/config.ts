@@ -5,8 +5,8 @@ import {
   DEFAULT_RUNTIME_DIR,
   DEFAULT_STATE_DIR,
   systemBusAddress,
+  type LogLevel,
 } from '@machined/protocol';
-import type { LogLevel } from './log.js';
 
 export interface Config {
   busAddress: string;

@@ -12,16 +12,16 @@ import {
   MANAGER_INTERFACE,
   connectSystemBus,
   nameHasOwner,
+  Authorizer,
+  BusCallerLookup,
+  ObjectServer,
+  createLogger,
 } from '@machined/protocol';
-import { Authorizer } from './bus/authorize.js';
-import { BusCallerLookup } from './bus/caller.js';
 import { machineHandlers } from './bus/machine-bus.js';
 import { MachineTree } from './bus/machine-tree.js';
 import { managerInterface } from './bus/manager-bus.js';
-import { ObjectServer } from './bus/object-server.js';
 import { ChannelServer } from './channel/channel-server.js';
 import { ConfigError, USAGE, parseConfig } from './config.js';
-import { createLogger } from './log.js';
 import { notifyReady } from './notify.js';
 import { Registry } from './registry/registry.js';
 import { restoreMachines } from './registry/restore.js';

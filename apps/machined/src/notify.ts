@@ -4,7 +4,7 @@
  * systemd attribute the message to us rather than to the short-lived helper.
  */
 import { execFile } from 'node:child_process';
-import type { Logger } from './log.js';
+import type { Logger } from '@machined/protocol';
 
 export function notifyReady(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (!env.NOTIFY_SOCKET) return Promise.resolve();

@@ -8,3 +8,8 @@ export * from './machine1.js';
 export * from './introspection.js';
 export * from './channel.js';
 export * from './system-bus.js';
+export * from './service/log.js';
+export * from './service/caller.js';
+export * from './service/authorize.js';
+export * from './service/marshalled-reply.js';
+export * from './service/object-server.js';

@@ -2,11 +2,18 @@
  * The org.freedesktop.machine1.Machine interface of one machine object. Handlers only translate
  * between the bus and the Registry; Manager's by-name methods call these same handlers.
  */
-import { Errors, MACHINE_INTERFACE, Machine1Actions, parseKillWhom, signalIsValid } from '@machined/protocol';
+import {
+  Errors,
+  MACHINE_INTERFACE,
+  Machine1Actions,
+  parseKillWhom,
+  signalIsValid,
+  type Authorizer,
+  type CallContext,
+  type ServedInterface,
+} from '@machined/protocol';
 import type { Machine } from '../registry/machine.js';
 import type { Registry } from '../registry/registry.js';
-import type { Authorizer } from './authorize.js';
-import type { CallContext, ServedInterface } from './object-server.js';
 
 export interface MachineBusDeps {
   registry: Registry;

@@ -2,10 +2,18 @@
  * The object tree of org.freedesktop.machine1: the Manager, one object per machine (resolved per
  * call, as upstream's fallback handler does), and `machine/self` meaning the caller's machine.
  */
-import { MACHINE1_MACHINE_PATH_PREFIX, MACHINE1_PATH, busLabelEscape, machineNameFromObjectPath } from '@machined/protocol';
+import {
+  MACHINE1_MACHINE_PATH_PREFIX,
+  MACHINE1_PATH,
+  busLabelEscape,
+  machineNameFromObjectPath,
+  type CallContext,
+  type ObjectTree,
+  type ServedInterface,
+  type ServedObject,
+} from '@machined/protocol';
 import type { Registry } from '../registry/registry.js';
 import { machineInterface, type MachineHandlers } from './machine-bus.js';
-import type { CallContext, ObjectTree, ServedInterface, ServedObject } from './object-server.js';
 
 const SELF_PATH = `${MACHINE1_MACHINE_PATH_PREFIX}/self`;
 

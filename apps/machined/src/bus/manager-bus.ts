@@ -3,13 +3,19 @@
  * up and hand over to the Machine object's own handler, so each behaviour exists once.
  */
 import dbus from 'dbus-next';
-import { MANAGER_INTERFACE, Machine1Actions, UINT64_MAX } from '@machined/protocol';
+import {
+  MANAGER_INTERFACE,
+  Machine1Actions,
+  UINT64_MAX,
+  type Authorizer,
+  marshalBody,
+  type MarshalledBody,
+  type CallContext,
+  type ServedInterface,
+} from '@machined/protocol';
 import { validateMachineRequest, type RawMachineRequest } from '../registry/machine-request.js';
 import type { Registry } from '../registry/registry.js';
-import type { Authorizer } from './authorize.js';
 import type { MachineHandlers } from './machine-bus.js';
-import { marshalBody, type MarshalledBody } from './marshalled-reply.js';
-import type { CallContext, ServedInterface } from './object-server.js';
 
 export interface ManagerBusDeps {
   registry: Registry;

@@ -6,8 +6,14 @@
  */
 import { promises as fs } from 'node:fs';
 import * as zmq from 'zeromq';
-import { channelEndpoint, encodeChannelMessage, parseChannelMessage, type ChannelMessage, type MachineRecord } from '@machined/protocol';
-import type { Logger } from '../log.js';
+import {
+  channelEndpoint,
+  encodeChannelMessage,
+  parseChannelMessage,
+  type ChannelMessage,
+  type MachineRecord,
+  type Logger,
+} from '@machined/protocol';
 
 export class ChannelServer {
   private readonly pub = new zmq.Publisher();

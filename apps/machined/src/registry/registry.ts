@@ -5,9 +5,15 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ScopeBackend, UnitLocation } from '@machined/cgroup';
-import { Errors, isBusError, machineScopeUnitName, unitNameIsValid, type KillWhom } from '@machined/protocol';
+import {
+  Errors,
+  isBusError,
+  machineScopeUnitName,
+  unitNameIsValid,
+  type KillWhom,
+  type Logger,
+} from '@machined/protocol';
 import { now } from '../clock.js';
-import type { Logger } from '../log.js';
 import type { StateStore } from '../state/state-store.js';
 import { createHostMachine } from './host-machine.js';
 import { Machine } from './machine.js';

@@ -3,8 +3,7 @@
  * A machine comes back only if its leader still runs inside the machine's unit; a recycled PID
  * sits elsewhere in the cgroup tree, so it is not mistaken for the old leader.
  */
-import { machineScopeUnitName, parseMachineClass } from '@machined/protocol';
-import type { Logger } from '../log.js';
+import { machineScopeUnitName, parseMachineClass, type Logger } from '@machined/protocol';
 import type { StateStore } from '../state/state-store.js';
 import { Machine } from './machine.js';
 import { processInfo } from './process-info.js';

@@ -5,7 +5,7 @@
  */
 import { constants } from 'node:os';
 import type { ScopeBackend, UnitLocation } from '@machined/cgroup';
-import type { Logger } from '../log.js';
+import type { Logger } from '@machined/protocol';
 
 interface Stopping {
   timer: NodeJS.Timeout | null;

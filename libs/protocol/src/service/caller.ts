@@ -4,7 +4,8 @@
  * the cache is bounded so that a stream of short-lived clients does not grow it without end.
  */
 import dbus from 'dbus-next';
-import { DBUS_BUS_NAME, DBUS_INTERFACE, DBUS_PATH, Errors } from '@machined/protocol';
+import { DBUS_BUS_NAME, DBUS_INTERFACE, DBUS_PATH } from '../bus-names.js';
+import { Errors } from '../errors.js';
 
 export interface CallerCredentials {
   uid: number;

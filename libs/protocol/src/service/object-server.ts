@@ -9,19 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
-import {
-  Errors,
-  INTROSPECTABLE_INTERFACE,
-  PEER_INTERFACE,
-  PROPERTIES_INTERFACE,
-  STANDARD_INTERFACES,
-  isBusError,
-  introspectionXml,
-  signatureOf,
-  type InterfaceSpec,
-  type MethodSpec,
-} from '@machined/protocol';
-import type { Logger } from '../log.js';
+import { INTROSPECTABLE_INTERFACE, PEER_INTERFACE, PROPERTIES_INTERFACE } from '../bus-names.js';
+import { Errors, isBusError } from '../errors.js';
+import { signatureOf, type InterfaceSpec, type MethodSpec } from '../interface-model.js';
+import { STANDARD_INTERFACES, introspectionXml } from '../introspection.js';
+import type { Logger } from './log.js';
 import type { CallerLookup, CallerCredentials } from './caller.js';
 import { MarshalledBody, sendMarshalledReply } from './marshalled-reply.js';
 

@@ -4,8 +4,9 @@
  * CheckAuthorization, and where no polkit answers on the bus the answer is AccessDenied.
  */
 import dbus from 'dbus-next';
-import { Errors, POLKIT_AUTHORITY_INTERFACE, POLKIT_AUTHORITY_PATH, POLKIT_BUS_NAME } from '@machined/protocol';
-import type { Logger } from '../log.js';
+import { POLKIT_AUTHORITY_INTERFACE, POLKIT_AUTHORITY_PATH, POLKIT_BUS_NAME } from '../bus-names.js';
+import { Errors } from '../errors.js';
+import type { Logger } from './log.js';
 import type { CallContext } from './object-server.js';
 
 const POLKIT_ALLOW_USER_INTERACTION = 0x1;
