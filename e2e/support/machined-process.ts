@@ -86,6 +86,8 @@ export async function startMachined(options: MachinedOptions): Promise<MachinedP
     '--state-dir', stateDir,
     '--runtime-dir', runtimeDir,
     '--pool-path', poolPath,
+    // Only the pool: the host's /etc/machines, /run/machines and /usr/…/machines stay out of tests.
+    ...(extra.some((a) => a.startsWith('--image-search-path')) ? [] : ['--image-search-path', poolPath]),
     ...(extra.some((a) => a.startsWith('--log-level')) ? [] : ['--log-level', 'debug']),
     ...extra,
   ];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Brings the stack up for development: dependencies, a fresh build of machined, a system bus (the
-# host's if it has one, else a private dbus-daemon), then machined in the foreground until Ctrl-C.
+# Brings the stack up for development: dependencies, a fresh build of machined and importd, a system
+# bus (the host's if it has one, else a private dbus-daemon), then machined in the foreground (and
+# importd beside it) until Ctrl-C.
 # When it starts a private bus it prints, on stdout,
 #   export DBUS_SYSTEM_BUS_ADDRESS=unix:path=…
 # for other shells (machinectl, busctl) to use; everything else goes to stderr.
@@ -13,12 +14,18 @@ cd "$repo"
 # shellcheck source=ensure-deps.sh
 . tools/setup/ensure-deps.sh
 npx nx run machined:build --outputStyle=static >&2
+npx nx run importd:build --outputStyle=static >&2
 
 bus_pid=
 bus_dir=
 machined_pid=
+importd_pid=
 cleanup() {
   trap - EXIT INT TERM
+  if [[ -n $importd_pid ]] && kill -0 "$importd_pid" 2>/dev/null; then
+    kill -TERM "$importd_pid" 2>/dev/null || true
+    wait "$importd_pid" 2>/dev/null || true
+  fi
   if [[ -n $machined_pid ]] && kill -0 "$machined_pid" 2>/dev/null; then
     kill -TERM "$machined_pid" 2>/dev/null || true
     wait "$machined_pid" 2>/dev/null || true
@@ -80,6 +87,9 @@ fi
 echo "stack-up: starting machined (Ctrl-C to stop)" >&2
 node apps/machined/dist/bin/machined.mjs --bus-address "$address" "$@" &
 machined_pid=$!
+echo "stack-up: starting importd" >&2
+node apps/importd/dist/bin/importd.mjs --bus-address "$address" &
+importd_pid=$!
 status=0
 wait "$machined_pid" || status=$?
 machined_pid=

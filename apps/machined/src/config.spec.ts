@@ -9,7 +9,8 @@ describe('config', () => {
       stateDir: '/run/systemd/machines',
       runtimeDir: '/run/machined',
       poolPath: '/var/lib/machines',
-      terminateTimeoutMs: 10000,
+      terminateTimeoutMs: 90000,
+      systemd1: 'auto',
       cgroupBackend: 'auto',
     });
     expect(parseConfig([], {})).to.deep.include({ busAddress: 'unix:path=/run/dbus/system_bus_socket' });
@@ -24,6 +25,7 @@ describe('config', () => {
     expect(() => parseConfig(['--bogus'], {})).to.throw(ConfigError, /bogus/);
     expect(() => parseConfig(['--terminate-timeout', 'soon'], {})).to.throw(ConfigError, /soon/);
     expect(() => parseConfig(['--cgroup-backend', 'magic'], {})).to.throw(ConfigError, /magic/);
+    expect(() => parseConfig(['--systemd1', 'maybe'], {})).to.throw(ConfigError, /maybe/);
     expect(parseConfig(['--help'], {})).to.equal('help');
   });
 });

@@ -3,7 +3,8 @@
  * backend, re-adopt surviving machines, serve org.freedesktop.machine1 and the internal channel,
  * and shut down cleanly on SIGTERM.
  */
-import { selectScopeBackend } from '@machined/cgroup';
+import { selectScopeBackend, systemdIsServiceManager } from '@machined/cgroup';
+import { Systemd1Service } from './systemd1/systemd1-service.js';
 import {
   DBUS_NAME_FLAG_DO_NOT_QUEUE,
   DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER,
@@ -16,12 +17,17 @@ import {
   BusCallerLookup,
   ObjectServer,
   createLogger,
+  CompositeTree,
+  SYSTEMD1_BUS_NAME,
+  SYSTEMD1_PATH,
 } from '@machined/protocol';
+import { imageHandlers } from './bus/image-bus.js';
 import { machineHandlers } from './bus/machine-bus.js';
 import { MachineTree } from './bus/machine-tree.js';
 import { managerInterface } from './bus/manager-bus.js';
 import { ChannelServer } from './channel/channel-server.js';
 import { ConfigError, USAGE, parseConfig } from './config.js';
+import { ImagePool } from './images/pool.js';
 import { notifyReady } from './notify.js';
 import { Registry } from './registry/registry.js';
 import { restoreMachines } from './registry/restore.js';
@@ -65,8 +71,20 @@ async function main(): Promise<number> {
 
   const authorizer = new Authorizer(bus, log);
   const handlers = machineHandlers({ registry, authorizer });
-  const manager = managerInterface({ registry, authorizer, handlers, poolPath: cfg.poolPath });
-  const server = new ObjectServer(bus, new MachineTree(registry, manager, handlers), new BusCallerLookup(bus), log);
+  const pool = new ImagePool({ poolPath: cfg.poolPath, searchPath: cfg.imageSearchPath, runtimeDir: cfg.runtimeDir, log, machines: () => registry.list() });
+  const images = imageHandlers({ pool, authorizer });
+  const manager = managerInterface({ registry, authorizer, handlers, pool, imageHandlers: images });
+  // Where PID 1 is not systemd nobody answers org.freedesktop.systemd1; machine clients need a
+  // slice of it (machinectl status, nspawn's RequestStop, libvirt), so machined offers that slice.
+  const offerSystemd1 =
+    cfg.systemd1 === 'auto' && !(await systemdIsServiceManager({ bus })) && !(await nameHasOwner(bus, SYSTEMD1_BUS_NAME));
+  let server: ObjectServer | undefined;
+  const systemd1 = offerSystemd1 ? new Systemd1Service(registry, backend, authorizer, () => server!) : undefined;
+  const tree = new CompositeTree([
+    { root: MACHINE1_PATH, busName: MACHINE1_BUS_NAME, tree: new MachineTree(registry, manager, handlers, pool, images) },
+    ...(systemd1 ? [{ root: SYSTEMD1_PATH, busName: SYSTEMD1_BUS_NAME, tree: systemd1 }] : []),
+  ]);
+  server = new ObjectServer(bus, tree, new BusCallerLookup(bus), log);
   const channel = new ChannelServer(cfg.runtimeDir, () => registry.list().map((m) => m.toRecord()), log);
 
   registry.on('added', (m) => {
@@ -86,8 +104,17 @@ async function main(): Promise<number> {
     bus.disconnect();
     return 1;
   }
+  if (systemd1) {
+    if ((await bus.requestName(SYSTEMD1_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE)) === DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
+      registry.setStopRequester((m) => systemd1.requestStop(m));
+      log.info(`Also serving the machine units of ${SYSTEMD1_BUS_NAME} (PID 1 is not systemd).`);
+    } else {
+      log.warning(`${SYSTEMD1_BUS_NAME} was taken by another process; not offering it.`);
+    }
+  }
   // Bound only once the name is ours: binding would steal the sockets of a running machined.
   await channel.start();
+  await pool.start();
   registry.startLeaderPolling();
   await notifyReady(log);
   log.info(`Serving ${MACHINE1_BUS_NAME} on ${cfg.busAddress} with state in ${cfg.stateDir}.`);
@@ -100,6 +127,7 @@ async function main(): Promise<number> {
       log.info(`Shutting down: ${why}.`);
       await registry.close();
       await channel.close();
+      await pool.close();
       await backend.close().catch(() => {});
       bus.disconnect();
       resolve(code);

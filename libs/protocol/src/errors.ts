@@ -14,6 +14,7 @@ export const ErrorNames = {
   NoSuchGroupMapping: 'org.freedesktop.machine1.NoSuchGroupMapping',
   JobFailed: 'org.freedesktop.systemd1.JobFailed',
   NoSuchUnit: 'org.freedesktop.systemd1.NoSuchUnit',
+  NoUnitForPID: 'org.freedesktop.systemd1.NoUnitForPID',
   NoSuchTransfer: 'org.freedesktop.import1.NoSuchTransfer',
   TransferInProgress: 'org.freedesktop.import1.TransferInProgress',
   Failed: 'org.freedesktop.DBus.Error.Failed',
@@ -32,6 +33,9 @@ export const ErrorNames = {
   FileExists: 'org.freedesktop.DBus.Error.FileExists',
   Timeout: 'org.freedesktop.DBus.Error.Timeout',
   IOError: 'org.freedesktop.DBus.Error.IOError',
+  /** sd-bus's name for errnos without a D-Bus equivalent (errno_to_bus_error_const). */
+  ReadOnlyFileSystem: 'System.Error.EROFS',
+  Busy: 'System.Error.EBUSY',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
@@ -87,7 +91,39 @@ export const Errors = {
   unknownInterface: (iface: string) => make(ErrorNames.UnknownInterface, `Unknown interface '${iface}'.`),
   unknownProperty: (prop: string) => make(ErrorNames.UnknownProperty, `Unknown property '${prop}'.`),
   propertyReadOnly: (prop: string) => make(ErrorNames.PropertyReadOnly, `Property '${prop}' is not writable.`),
+  noSuchUnit: (unit: string) => make(ErrorNames.NoSuchUnit, `Unit ${unit} not loaded.`),
+  noUnitForPid: (pid: number) => make(ErrorNames.NoUnitForPID, `PID ${pid} does not belong to any loaded unit.`),
+  invalidJobMode: (mode: string) => make(ErrorNames.InvalidArgs, `Job mode ${mode} invalid.`),
+  unitNotFound: (unit: string) => make(ErrorNames.NoSuchUnit, `Unit ${unit} not found.`),
+  unitPropertyNotSupported: (prop: string, unit: string) =>
+    make(ErrorNames.NotSupported, `Property ${prop} cannot be set on ${unit} here: no such cgroup controller, or not a property machined's systemd1 manages`),
   jobFailed: (unit: string, result: string) => make(ErrorNames.JobFailed, `Start job for unit ${unit} failed with '${result}'`),
   failed: (message: string) => make(ErrorNames.Failed, message),
   limitsExceeded: (message: string) => make(ErrorNames.LimitsExceeded, message),
+  // org.freedesktop.machine1 image pool (image-dbus.c, machined-dbus.c).
+  tooManyOperations: () => make(ErrorNames.LimitsExceeded, 'Too many ongoing operations.'),
+  invalidImageName: (name: string) => make(ErrorNames.InvalidArgs, `Image name '${name}' is invalid.`),
+  imageExists: (name: string) => make(ErrorNames.FileExists, `Image '${name}' already exists.`),
+  /** Upstream answers EROFS for vendor images and `.host`; we also refuse changes to images marked read-only. */
+  imageReadOnly: (name: string) => make(ErrorNames.ReadOnlyFileSystem, `Image '${name}' is read-only.`),
+  imageInUse: (name: string, machine: string) =>
+    make(ErrorNames.Busy, `Image '${name}' is in use by running machine '${machine}'.`),
+  limitOutOfRange: () => make(ErrorNames.InvalidArgs, 'New limit out of range'),
+  quotaOnlyOnBtrfs: () => make(ErrorNames.NotSupported, 'Quota is only supported on btrfs.'),
+  unknownCleanMode: (mode: string) => make(ErrorNames.InvalidArgs, `Unknown mode '${mode}'.`),
+  imageMetadata: (detail: string) => make(ErrorNames.Failed, `Failed to read image metadata: ${detail}`),
+  imageOperationFailed: (verb: string, name: string, detail: string) =>
+    make(ErrorNames.Failed, `Failed to ${verb} image '${name}': ${detail}`),
+  // org.freedesktop.import1 (importd.c).
+  noSuchTransfer: (id: number) => make(ErrorNames.NoSuchTransfer, `No transfer by id ${id}`),
+  transferInProgress: (what: string) => make(ErrorNames.TransferInProgress, `Transfer for ${what} already in progress.`),
+  invalidTransferId: () => make(ErrorNames.InvalidArgs, 'Invalid transfer id'),
+  invalidLocalImageName: (name: string) => make(ErrorNames.InvalidArgs, `Local image name ${name} is invalid`),
+  invalidUrl: (url: string) => make(ErrorNames.InvalidArgs, `URL ${url} is invalid`),
+  unknownVerifyMode: (mode: string) => make(ErrorNames.InvalidArgs, `Unknown verification mode ${mode}`),
+  unknownExportFormat: (format: string) => make(ErrorNames.InvalidArgs, `Unknown format specified: ${format}`),
+  unknownImageClass: (cls: string) => make(ErrorNames.InvalidArgs, `Image class '${cls}' not known`),
+  invalidImportFlags: (flags: bigint) => make(ErrorNames.InvalidArgs, `Flags 0x${flags.toString(16)} invalid`),
+  badImportFd: (what: string) => make(ErrorNames.InvalidArgs, what),
+  tooManyTransfers: (max: number) => make(ErrorNames.LimitsExceeded, `Too many transfers (at most ${max} at a time)`),
 };

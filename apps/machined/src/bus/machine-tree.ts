@@ -3,9 +3,12 @@
  * call, as upstream's fallback handler does), and `machine/self` meaning the caller's machine.
  */
 import {
+  ancestorChildren,
+  MACHINE1_IMAGE_PATH_PREFIX,
   MACHINE1_MACHINE_PATH_PREFIX,
   MACHINE1_PATH,
   busLabelEscape,
+  busLabelUnescape,
   machineNameFromObjectPath,
   type CallContext,
   type ObjectTree,
@@ -13,19 +16,30 @@ import {
   type ServedObject,
 } from '@machined/protocol';
 import type { Registry } from '../registry/registry.js';
+import type { ImagePool } from '../images/pool.js';
+import { imageInterface, type ImageHandlers } from './image-bus.js';
 import { machineInterface, type MachineHandlers } from './machine-bus.js';
 
 const SELF_PATH = `${MACHINE1_MACHINE_PATH_PREFIX}/self`;
+const IMAGE_PREFIX = `${MACHINE1_IMAGE_PATH_PREFIX}/`;
 
 export class MachineTree implements ObjectTree {
   constructor(
     private readonly registry: Registry,
     private readonly manager: ServedInterface,
     private readonly handlers: MachineHandlers,
+    private readonly pool: ImagePool,
+    private readonly imageHandlers: ImageHandlers,
   ) {}
 
   async resolve(path: string, ctx: CallContext): Promise<ServedObject | null> {
     if (path === MACHINE1_PATH) return { interfaces: [this.manager] };
+    if (path.startsWith(IMAGE_PREFIX)) {
+      const label = path.slice(IMAGE_PREFIX.length);
+      const name = label === '' || label.includes('/') ? null : busLabelUnescape(label);
+      const image = name === null ? undefined : await this.pool.find(name);
+      return image ? { interfaces: [imageInterface(image, this.imageHandlers)] } : null;
+    }
     let machine;
     if (path === SELF_PATH) {
       machine = await this.registry.findByPid((await ctx.caller()).pid);
@@ -38,11 +52,9 @@ export class MachineTree implements ObjectTree {
 
   children(path: string): string[] {
     if (path === MACHINE1_MACHINE_PATH_PREFIX) return this.registry.list().map((m) => busLabelEscape(m.name));
-    if (path === MACHINE1_PATH) return ['machine'];
+    if (path === MACHINE1_IMAGE_PATH_PREFIX) return this.pool.cached().map((i) => busLabelEscape(i.name));
+    if (path === MACHINE1_PATH) return ['machine', 'image'];
     // Ancestors of our root, so that `busctl tree` finds its way down from `/`.
-    const below = MACHINE1_PATH.split('/').filter(Boolean);
-    const at = path === '/' ? [] : path.split('/').filter(Boolean);
-    if (at.length < below.length && at.every((c, i) => below[i] === c)) return [below[at.length]!];
-    return [];
+    return ancestorChildren(MACHINE1_PATH, path);
   }
 }

@@ -4,9 +4,11 @@
  */
 import dbus from 'dbus-next';
 import {
+  Errors,
   MANAGER_INTERFACE,
   Machine1Actions,
-  UINT64_MAX,
+  imageNameIsValid,
+  imageObjectPath,
   type Authorizer,
   marshalBody,
   type MarshalledBody,
@@ -15,13 +17,17 @@ import {
 } from '@machined/protocol';
 import { validateMachineRequest, type RawMachineRequest } from '../registry/machine-request.js';
 import type { Registry } from '../registry/registry.js';
+import type { Image } from '../images/image.js';
+import type { ImagePool } from '../images/pool.js';
+import { limitIsValid, type ImageHandlers } from './image-bus.js';
 import type { MachineHandlers } from './machine-bus.js';
 
 export interface ManagerBusDeps {
   registry: Registry;
   authorizer: Authorizer;
   handlers: MachineHandlers;
-  poolPath: string;
+  pool: ImagePool;
+  imageHandlers: ImageHandlers;
 }
 
 type ScopeProperty = [string, InstanceType<typeof dbus.Variant>];
@@ -48,7 +54,7 @@ function rawRequest(
   };
 }
 
-export function managerInterface({ registry, authorizer, handlers, poolPath }: ManagerBusDeps): ServedInterface {
+export function managerInterface({ registry, authorizer, handlers, pool, imageHandlers: images }: ManagerBusDeps): ServedInterface {
   async function createOrRegister(ctx: CallContext, raw: RawMachineRequest, mode: 'create' | 'register'): Promise<unknown[]> {
     const req = validateMachineRequest(raw);
     const action = mode === 'create' ? Machine1Actions.createMachine : Machine1Actions.registerMachine;
@@ -67,6 +73,12 @@ export function managerInterface({ registry, authorizer, handlers, poolPath }: M
   };
   registry.on('added', invalidate);
   registry.on('removed', invalidate);
+
+  /** By-name image methods: upstream checks the name first, then looks the image up. */
+  async function image(name: string): Promise<Image> {
+    if (!imageNameIsValid(name)) throw Errors.invalidImageName(name);
+    return pool.get(name);
+  }
 
   return {
     spec: MANAGER_INTERFACE,
@@ -93,12 +105,46 @@ export function managerInterface({ registry, authorizer, handlers, poolPath }: M
       },
       TerminateMachine: (ctx, name: string) => handlers.Terminate(ctx, registry.get(name)),
       KillMachine: (ctx, name: string, whom: string, signal: number) => handlers.Kill(ctx, registry.get(name), whom, signal),
+      async GetImage(_ctx, name: string) {
+        return [imageObjectPath((await pool.get(name)).name)];
+      },
+      async ListImages() {
+        const rows = [...(await pool.snapshot()).values()].map((i) => [
+          i.name,
+          i.type,
+          i.readOnly,
+          i.crtime,
+          i.mtime,
+          i.usage,
+          imageObjectPath(i.name),
+        ]);
+        return [rows];
+      },
+      RemoveImage: async (ctx, name: string) => images.Remove(ctx, await image(name)),
+      RenameImage: async (ctx, name: string, newName: string) => images.Rename(ctx, await image(name), newName),
+      CloneImage: async (ctx, name: string, newName: string, ro: boolean) => images.Clone(ctx, await image(name), newName, ro),
+      MarkImageReadOnly: async (ctx, name: string, ro: boolean) => images.MarkReadOnly(ctx, await image(name), ro),
+      SetImageLimit: async (ctx, name: string, limit: bigint) => images.SetLimit(ctx, await image(name), limit),
+      GetImageHostname: async (ctx, name: string) => images.GetHostname(ctx, await image(name)),
+      GetImageMachineID: async (ctx, name: string) => images.GetMachineID(ctx, await image(name)),
+      GetImageMachineInfo: async (ctx, name: string) => images.GetMachineInfo(ctx, await image(name)),
+      GetImageOSRelease: async (ctx, name: string) => images.GetOSRelease(ctx, await image(name)),
+      async SetPoolLimit(ctx, limit: bigint) {
+        if (!limitIsValid(limit)) throw Errors.limitOutOfRange();
+        await authorizer.authorize(ctx, Machine1Actions.manageMachines, { verb: 'set_pool_limit' });
+        return pool.setPoolLimit();
+      },
+      async CleanPool(ctx, mode: string) {
+        if (mode !== 'hidden' && mode !== 'all') throw Errors.unknownCleanMode(mode);
+        pool.checkOperationSlot();
+        await authorizer.authorize(ctx, Machine1Actions.manageMachines, { verb: 'clean_pool', mode });
+        return [await pool.clean(mode)];
+      },
     },
     properties: {
-      PoolPath: () => poolPath,
-      // Upstream reports usage and limit only from btrfs quota groups; elsewhere both are unknown.
-      PoolUsage: () => UINT64_MAX,
-      PoolLimit: () => UINT64_MAX,
+      PoolPath: () => pool.poolPath,
+      PoolUsage: () => pool.poolUsage,
+      PoolLimit: () => pool.poolLimit,
     },
   };
 }

@@ -51,6 +51,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   private readonly unwatch = new Map<Machine, () => void>();
   private readonly stopper: ScopeStopper;
   private poller: NodeJS.Timeout | null = null;
+  private stopRequester: ((m: Machine) => boolean) | null = null;
 
   constructor(private readonly opts: RegistryOptions) {
     super();
@@ -77,6 +78,19 @@ export class Registry extends EventEmitter<RegistryEvents> {
     const m = this.machines.get(name);
     if (!m) throw Errors.noSuchMachine(name);
     return m;
+  }
+
+  findByUnit(unit: string): Machine | undefined {
+    return this.byUnit.get(unit);
+  }
+
+  /**
+   * How a graceful stop is asked of a machine's controller (systemd-nspawn listens for systemd1's
+   * RequestStop on its scope). Returns true when the request was sent; then only SIGKILL after the
+   * timeout follows, instead of SIGTERM to every process.
+   */
+  setStopRequester(requester: (m: Machine) => boolean): void {
+    this.stopRequester = requester;
   }
 
   /** The machine a process belongs to: as its leader, or through the unit its cgroup is in. */
@@ -138,7 +152,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
     }
     this.opts.log.info(`Terminating machine ${m.name}.`);
     if (m.location) {
-      this.stopper.stop(m.location, { kill: true, removeWhenEmpty: m.ownsScope });
+      const requested = this.stopRequester?.(m) ?? false;
+      this.stopper.stop(m.location, { kill: true, removeWhenEmpty: m.ownsScope, graceful: requested });
     } else {
       signalProcess(m.leader, 'SIGTERM');
     }

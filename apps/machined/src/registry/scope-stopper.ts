@@ -21,12 +21,16 @@ export class ScopeStopper {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Signals every process and cleans up when the unit is empty; kill=false only waits and cleans up. */
-  stop(location: UnitLocation, options: { kill: boolean; removeWhenEmpty: boolean }): void {
+  /**
+   * Signals every process and cleans up when the unit is empty; kill=false only waits and cleans
+   * up; graceful=true means the controller was asked to stop (RequestStop), so only the SIGKILL
+   * after the timeout remains to be done.
+   */
+  stop(location: UnitLocation, options: { kill: boolean; removeWhenEmpty: boolean; graceful?: boolean }): void {
     const key = location.cgroupPath;
     const existing = this.active.get(key);
     if (existing) {
-      if (options.kill && existing.timer === null) this.arm(location, existing);
+      if (options.kill && existing.timer === null) this.arm(location, existing, options.graceful ?? false);
       return;
     }
     const entry: Stopping = { timer: null, unwatch: () => {} };
@@ -37,17 +41,17 @@ export class ScopeStopper {
         this.backend.remove(location).catch((e: Error) => this.log.warning(`Failed to remove ${location.cgroupPath}: ${e.message}`));
       }
     });
-    if (options.kill) this.arm(location, entry);
+    if (options.kill) this.arm(location, entry, options.graceful ?? false);
   }
 
   isStopping(location: UnitLocation): boolean {
     return this.active.has(location.cgroupPath);
   }
 
-  private arm(location: UnitLocation, entry: Stopping): void {
+  private arm(location: UnitLocation, entry: Stopping, graceful: boolean): void {
     const signalAll = (sig: number) =>
       this.backend.killAll(location, sig).catch((e: Error) => this.log.warning(`Failed to signal ${location.unit}: ${e.message}`));
-    void signalAll(constants.signals.SIGTERM).then(() => signalAll(constants.signals.SIGCONT));
+    if (!graceful) void signalAll(constants.signals.SIGTERM).then(() => signalAll(constants.signals.SIGCONT));
     entry.timer = setTimeout(() => {
       if (!this.active.has(location.cgroupPath)) return;
       this.log.info(`${location.unit}: processes left after SIGTERM, sending SIGKILL`);

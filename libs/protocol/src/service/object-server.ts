@@ -26,6 +26,8 @@ const METHOD_CALL = 1;
 
 export interface CallContext {
   sender: string;
+  /** The name the caller addressed (a well-known name, or our unique name). */
+  destination: string;
   path: string;
   allowInteractive: boolean;
   caller(): Promise<CallerCredentials>;
@@ -42,6 +44,7 @@ export interface ServedInterface {
   spec: InterfaceSpec;
   /** Methods of the table without an implementation answer NotSupported until their issue lands. */
   methods: Partial<Record<string, MethodImpl>>;
+  /** Getters; one may return a promise when its value must be read (cgroup accounting, say). */
   properties: Record<string, () => unknown>;
 }
 
@@ -53,7 +56,7 @@ export interface ObjectTree {
   /** The object at path, or null if there is none (resolution may depend on the caller: `self`). */
   resolve(path: string, ctx: CallContext): ServedObject | null | Promise<ServedObject | null>;
   /** Names of the child nodes below path, for introspection and `busctl tree`. */
-  children(path: string): string[];
+  children(path: string, ctx: CallContext): string[];
 }
 
 export class ObjectServer {
@@ -80,6 +83,7 @@ export class ObjectServer {
     if (msg.type !== METHOD_CALL || !msg.path) return false;
     const ctx: CallContext = {
       sender: msg.sender ?? '',
+      destination: msg.destination ?? '',
       path: msg.path,
       allowInteractive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0,
       caller: () => this.callers.lookup(msg.sender ?? ''),
@@ -102,7 +106,7 @@ export class ObjectServer {
     }
 
     const obj = await this.tree.resolve(msg.path!, ctx);
-    const children = this.tree.children(msg.path!);
+    const children = this.tree.children(msg.path!, ctx);
 
     if (iface === INTROSPECTABLE_INTERFACE || (!iface && member === 'Introspect')) {
       if (member !== 'Introspect') throw Errors.unknownMethod(member, iface);
@@ -138,7 +142,7 @@ export class ObjectServer {
     return null;
   }
 
-  private properties(obj: ServedObject, member: string, signature: string, body: unknown[]): { signature: string; body: unknown[] } {
+  private async properties(obj: ServedObject, member: string, signature: string, body: unknown[]): Promise<{ signature: string; body: unknown[] }> {
     const std = STANDARD_INTERFACES.find((s) => s.name === PROPERTIES_INTERFACE)!;
     const spec = std.methods.find((m) => m.name === member);
     if (!spec) throw Errors.unknownMethod(member, PROPERTIES_INTERFACE);
@@ -155,7 +159,7 @@ export class ObjectServer {
     if (member === 'GetAll') {
       const all: Record<string, InstanceType<typeof Variant>> = {};
       for (const served of candidates) {
-        for (const p of served.spec.properties) all[p.name] = new Variant(p.type, served.properties[p.name]!());
+        for (const p of served.spec.properties) all[p.name] = new Variant(p.type, await served.properties[p.name]!());
       }
       return { signature: 'a{sv}', body: [all] };
     }
@@ -165,7 +169,7 @@ export class ObjectServer {
       const p = served.spec.properties.find((x) => x.name === propName);
       if (!p) continue;
       if (member === 'Set') throw Errors.propertyReadOnly(propName);
-      return { signature: 'v', body: [new Variant(p.type, served.properties[p.name]!())] };
+      return { signature: 'v', body: [new Variant(p.type, await served.properties[p.name]!())] };
     }
     throw Errors.unknownProperty(propName);
   }
