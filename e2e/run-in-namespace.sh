@@ -25,6 +25,9 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 export MACHINED_E2E_NAMESPACE=1
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rel=${PWD#"$repo"}
+[[ $rel == "$PWD" ]] && rel=
 # Private propagation: nothing mounted in here reaches the host's mount table, and the host's
 # later mounts do not disturb ours. The inner shell sets the mounts up and then becomes CMD.
 exec unshare --mount --propagation private -- bash -euo pipefail -c '
@@ -33,5 +36,13 @@ exec unshare --mount --propagation private -- bash -euo pipefail -c '
   # The pool: mkdir only if the host lacks it; the mount point itself is then the only trace.
   mkdir -p /var/lib/machines
   mount -t tmpfs -o mode=0700 machined-e2e-pool /var/lib/machines
+  # Tests run our programs as nobody too; a checkout under a private directory (mktemp -d makes
+  # them 0700) would be out of its reach. The same tree, bind-mounted at a path every user can
+  # traverse, and the suites run from there.
+  repo=$1 rel=$2
+  shift 2
+  mkdir -p /run/systemd/e2e-repo
+  mount --bind "$repo" /run/systemd/e2e-repo
+  cd "/run/systemd/e2e-repo$rel"
   exec "$@"
-' run-in-namespace "$@"
+' run-in-namespace "$repo" "$rel" "$@"
