@@ -28,8 +28,17 @@ export interface RunResult {
 /** The user and group nobody/nogroup on Debian. */
 export const NOBODY_UID = 65534;
 
+/**
+ * npm puts the workspace's node_modules/.bin first on PATH while it runs the tests, and our own
+ * `machinectl` is linked there: a test that runs `machinectl` must get Debian's, so those entries
+ * are dropped for every child.
+ */
+function pathWithoutNodeModules(path: string | undefined): string | undefined {
+  return path?.split(':').filter((dir) => !dir.includes('/node_modules/.bin')).join(':');
+}
+
 export function mergeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: pathWithoutNodeModules(process.env.PATH) };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
