@@ -15,6 +15,7 @@ cd "$repo"
 . tools/setup/ensure-deps.sh
 npx nx run machined:build --outputStyle=static >&2
 npx nx run importd:build --outputStyle=static >&2
+npx nx run machinectl:build --outputStyle=static >&2
 
 bus_pid=
 bus_dir=
