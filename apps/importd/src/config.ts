@@ -1,6 +1,13 @@
 /** Command-line flags and environment of importd; every path has the real default. */
 import { parseArgs } from 'node:util';
-import { DEFAULT_POOL_PATH, DEFAULT_RUNTIME_DIR, systemBusAddress, type LogLevel } from '@machined/protocol';
+import {
+  DEFAULT_POOL_PATH,
+  DEFAULT_RUNTIME_DIR,
+  systemBusAddress,
+  type LogLevel,
+  ConfigError,
+  parseLogLevel,
+} from '@machined/protocol';
 
 export interface Config {
   busAddress: string;
@@ -31,10 +38,6 @@ Options:
   -h, --help             show this help
   --version              show the version`;
 
-export class ConfigError extends Error {}
-
-const LEVELS: LogLevel[] = ['debug', 'info', 'warning', 'error'];
-
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
   let parsed;
   try {
@@ -58,8 +61,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.version) return 'version';
-  const level = (v['log-level'] ?? env.MACHINED_LOG_LEVEL ?? 'info') as LogLevel;
-  if (!LEVELS.includes(level)) throw new ConfigError(`--log-level: '${level}' is not one of ${LEVELS.join(', ')}`);
+  const level = parseLogLevel(v['log-level'] ?? env.MACHINED_LOG_LEVEL);
   const keyrings = v.keyring?.length ? v.keyring : env.IMPORTD_KEYRING ? [env.IMPORTD_KEYRING] : DEFAULT_KEYRINGS;
   return {
     busAddress: v['bus-address'] ?? systemBusAddress(env),
@@ -69,3 +71,5 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     logLevel: level,
   };
 }
+
+export { ConfigError };

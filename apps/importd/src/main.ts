@@ -16,35 +16,20 @@ import {
   connectSystemBus,
   createLogger,
   nameHasOwner,
+  handleDaemonCli,
 } from '@machined/protocol';
 import { ImportTree } from './bus/import-tree.js';
 import { managerInterface } from './bus/manager-bus.js';
 import { PoolNotices } from './channel/pool-notices.js';
-import { ConfigError, USAGE, parseConfig } from './config.js';
+import { USAGE, parseConfig } from './config.js';
 import { Pool } from './image/pool.js';
 import { Transfers } from './transfer/transfers.js';
 
 const VERSION = '0.1.0';
 
 async function main(): Promise<number> {
-  let cfg;
-  try {
-    cfg = parseConfig(process.argv.slice(2), process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`importd: ${e.message}\nTry 'importd --help'.\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (cfg === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (cfg === 'version') {
-    process.stdout.write(`importd ${VERSION}\n`);
-    return 0;
-  }
+  const cfg = handleDaemonCli('importd', USAGE, VERSION, () => parseConfig(process.argv.slice(2), process.env));
+  if (typeof cfg === 'number') return cfg;
   const log = createLogger(cfg.logLevel);
   // A stray rejection must not take running transfers down with the daemon; each transfer
   // reports its own failure, this only records the bug.

@@ -6,6 +6,8 @@ import {
   DEFAULT_STATE_DIR,
   systemBusAddress,
   type LogLevel,
+  ConfigError,
+  parseLogLevel,
 } from '@machined/protocol';
 import { defaultSearchPath } from './images/discovery.js';
 
@@ -47,10 +49,6 @@ Options:
   -h, --help                 show this help
   --version                  show the version`;
 
-export class ConfigError extends Error {}
-
-const LEVELS: LogLevel[] = ['debug', 'info', 'warning', 'error'];
-
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
   let parsed;
   try {
@@ -85,8 +83,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
   if (!['auto', 'cgroupfs', 'systemd'].includes(backend)) throw new ConfigError(`--cgroup-backend: '${backend}' is not one of auto, cgroupfs, systemd`);
   const systemd1 = v.systemd1 ?? env.MACHINED_SYSTEMD1 ?? 'auto';
   if (!['auto', 'off'].includes(systemd1)) throw new ConfigError(`--systemd1: '${systemd1}' is not one of auto, off`);
-  const level = (v['log-level'] ?? env.MACHINED_LOG_LEVEL ?? 'info') as LogLevel;
-  if (!LEVELS.includes(level)) throw new ConfigError(`--log-level: '${level}' is not one of ${LEVELS.join(', ')}`);
+  const level = parseLogLevel(v['log-level'] ?? env.MACHINED_LOG_LEVEL);
 
   const poolPath = v['pool-path'] ?? env.MACHINED_POOL_PATH ?? DEFAULT_POOL_PATH;
   const searchSpec = v['image-search-path'] ?? env.MACHINED_IMAGE_SEARCH_PATH;
@@ -107,3 +104,5 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     logLevel: level,
   };
 }
+
+export { ConfigError };

@@ -20,13 +20,14 @@ import {
   CompositeTree,
   SYSTEMD1_BUS_NAME,
   SYSTEMD1_PATH,
+  handleDaemonCli,
 } from '@machined/protocol';
 import { imageHandlers } from './bus/image-bus.js';
 import { machineHandlers } from './bus/machine-bus.js';
 import { MachineTree } from './bus/machine-tree.js';
 import { managerInterface } from './bus/manager-bus.js';
 import { ChannelServer } from './channel/channel-server.js';
-import { ConfigError, USAGE, parseConfig } from './config.js';
+import { USAGE, parseConfig } from './config.js';
 import { ImagePool } from './images/pool.js';
 import { notifyReady } from './notify.js';
 import { Registry } from './registry/registry.js';
@@ -35,24 +36,8 @@ import { StateStore } from './state/state-store.js';
 import { VERSION } from './version.js';
 
 async function main(): Promise<number> {
-  let cfg;
-  try {
-    cfg = parseConfig(process.argv.slice(2), process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`machined: ${e.message}\nTry 'machined --help'.\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (cfg === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (cfg === 'version') {
-    process.stdout.write(`machined ${VERSION}\n`);
-    return 0;
-  }
+  const cfg = handleDaemonCli('machined', USAGE, VERSION, () => parseConfig(process.argv.slice(2), process.env));
+  if (typeof cfg === 'number') return cfg;
   const log = createLogger(cfg.logLevel);
 
   const bus = await connectSystemBus({ address: cfg.busAddress, negotiateUnixFd: true });

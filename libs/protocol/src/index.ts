@@ -11,6 +11,7 @@ export * from './introspection.js';
 export * from './channel.js';
 export * from './system-bus.js';
 export * from './service/log.js';
+export * from './service/daemon-cli.js';
 export * from './service/caller.js';
 export * from './service/authorize.js';
 export * from './service/marshalled-reply.js';
