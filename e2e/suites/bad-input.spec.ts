@@ -79,7 +79,7 @@ describe('bad input', function () {
   });
 
   it('answers methods of later issues with NotSupported, never a stack trace', async () => {
-    const err = await errorOf(callManager(stack.client, 'GetMachineOSRelease', ['.host']));
+    const err = await errorOf(callManager(stack.client, 'CopyToMachine', [existing, '/etc/hostname', '/tmp/x']));
     expect(err.name).to.equal('org.freedesktop.DBus.Error.NotSupported');
     expect(err.message).not.to.match(/\bat \w+ \(|Error:/);
   });

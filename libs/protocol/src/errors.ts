@@ -84,6 +84,12 @@ export const Errors = {
   notSupported: (what: string) => make(ErrorNames.NotSupported, what),
   notImplemented: (iface: string, member: string) =>
     make(ErrorNames.NotSupported, `${iface}.${member} is not implemented yet`),
+  noOsRelease: () => make(ErrorNames.Failed, 'Machine does not contain OS release information.'),
+  osReleaseOnlyContainers: () => make(ErrorNames.NotSupported, 'Requesting OS release data is only supported on container machines.'),
+  addressesOnlyContainers: () => make(ErrorNames.NotSupported, 'Requesting IP address data is only supported on container machines.'),
+  noPrivateNetworking: (name: string) => make(ErrorNames.NoPrivateNetworking, `Machine ${name} does not use private networking`),
+  uidShiftOnlyContainers: () => make(ErrorNames.NotSupported, 'UID/GID shift may only be determined for container machines.'),
+  complexUidMapping: (name: string) => make(ErrorNames.NotSupported, `Machine ${name} uses a complex UID/GID mapping, cannot determine shift`),
   hostMachineNotSupported: () => make(ErrorNames.NotSupported, 'Operation not supported for the host machine'),
   unknownMethod: (member: string, iface: string) =>
     make(ErrorNames.UnknownMethod, `Unknown method ${member} or interface ${iface}.`),

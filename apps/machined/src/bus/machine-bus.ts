@@ -14,6 +14,9 @@ import {
 } from '@machined/protocol';
 import type { Machine } from '../registry/machine.js';
 import type { Registry } from '../registry/registry.js';
+import { machineAddresses } from '../machine-info/addresses.js';
+import { machineOsRelease } from '../machine-info/os-release.js';
+import { machineUidShift } from '../machine-info/uid-shift.js';
 
 export interface MachineBusDeps {
   registry: Registry;
@@ -30,6 +33,15 @@ export function machineHandlers({ registry, authorizer }: MachineBusDeps) {
       await manage(ctx, m, 'terminate');
       await registry.terminate(m);
       return [];
+    },
+    async GetOSRelease(_ctx: CallContext, m: Machine): Promise<unknown[]> {
+      return [await machineOsRelease(m)];
+    },
+    async GetAddresses(_ctx: CallContext, m: Machine): Promise<unknown[]> {
+      return [await machineAddresses(m)];
+    },
+    async GetUIDShift(_ctx: CallContext, m: Machine): Promise<unknown[]> {
+      return [machineUidShift(m)];
     },
     async Kill(ctx: CallContext, m: Machine, whom: string, signal: number): Promise<unknown[]> {
       const target = parseKillWhom(whom);
@@ -50,6 +62,9 @@ export function machineInterface(m: Machine, handlers: MachineHandlers): ServedI
     methods: {
       Terminate: (ctx) => handlers.Terminate(ctx, m),
       Kill: (ctx, whom: string, signal: number) => handlers.Kill(ctx, m, whom, signal),
+      GetOSRelease: (ctx) => handlers.GetOSRelease(ctx, m),
+      GetAddresses: (ctx) => handlers.GetAddresses(ctx, m),
+      GetUIDShift: (ctx) => handlers.GetUIDShift(ctx, m),
     },
     properties: {
       Name: () => m.name,

@@ -105,6 +105,9 @@ export function managerInterface({ registry, authorizer, handlers, pool, imageHa
       },
       TerminateMachine: (ctx, name: string) => handlers.Terminate(ctx, registry.get(name)),
       KillMachine: (ctx, name: string, whom: string, signal: number) => handlers.Kill(ctx, registry.get(name), whom, signal),
+      GetMachineOSRelease: (ctx, name: string) => handlers.GetOSRelease(ctx, registry.get(name)),
+      GetMachineAddresses: (ctx, name: string) => handlers.GetAddresses(ctx, registry.get(name)),
+      GetMachineUIDShift: (ctx, name: string) => handlers.GetUIDShift(ctx, registry.get(name)),
       async GetImage(_ctx, name: string) {
         return [imageObjectPath((await pool.get(name)).name)];
       },

@@ -1,0 +1,79 @@
+/**
+ * What a running container tells about itself: OS release (real machinectl list shows OS and
+ * VERSION), addresses from its own network namespace in upstream's order (and real
+ * libnss_mymachines resolves its name with them), and the UID shift of its user namespace.
+ */
+import { expect } from 'chai';
+import { machineObjectPath } from '@machined/protocol';
+import { busyboxRootfs, callManager, errorOf, listMachineNames, run, spawnNspawn, testMachineName, useStack, waitUntil } from '../support/index.js';
+
+describe('machine information from a running container', function () {
+  this.timeout(120000);
+  const stack = useStack({ extraArgs: ['--terminate-timeout', '5'] });
+  const env = () => ({ DBUS_SYSTEM_BUS_ADDRESS: stack.bus.address, SYSTEMD_COLORS: '0' });
+
+  async function leaderOf(name: string): Promise<number> {
+    const [leader] = await stack.client.call('org.freedesktop.machine1', machineObjectPath(name), 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'Leader']);
+    return leader.value as number;
+  }
+
+  it('reads the OS release of a container; real machinectl list and status show it', async () => {
+    const name = testMachineName('os');
+    const c = spawnNspawn({ name, rootfs: await busyboxRootfs(), busAddress: stack.bus.address, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
+    await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
+    const [fields] = await callManager(stack.client, 'GetMachineOSRelease', [name]);
+    expect(fields).to.include({ ID: 'busybox-test', VERSION_ID: '1' });
+    const list = await run('machinectl', ['--no-pager', 'list'], { env: env() });
+    expect(list.stdout).to.match(new RegExp(`^${name}\\s+container\\s+systemd-nspawn\\s+busybox-test\\s+1\\s+-\\s*$`, 'm'));
+    // The container shares the host's network namespace: no private addresses, as upstream says.
+    expect((await errorOf(callManager(stack.client, 'GetMachineAddresses', [name]))).name).to.equal('org.freedesktop.machine1.NoPrivateNetworking');
+    expect(await callManager(stack.client, 'GetMachineUIDShift', [name])).to.deep.equal([0]);
+    await callManager(stack.client, 'TerminateMachine', [name]);
+    c.child.kill('SIGKILL');
+    await c.exited;
+  });
+
+  it('lists the addresses of a container with its own network, global first; libnss_mymachines resolves them', async () => {
+    const name = testMachineName('net');
+    const c = spawnNspawn({
+      name,
+      rootfs: await busyboxRootfs(),
+      busAddress: stack.bus.address,
+      extraArgs: ['--network-veth'],
+      command: ['/bin/sh', '-c', 'sleep 1000 & wait'],
+    });
+    try {
+      await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
+      const leader = await leaderOf(name);
+      const inNetns = (...args: string[]) => run('nsenter', [`--net=/proc/${leader}/ns/net`, '--', 'ip', ...args]);
+      // Added link-local first and global last: the answer must still put global ones first.
+      for (const args of [
+        ['addr', 'add', '169.254.7.2/16', 'scope', 'link', 'dev', 'host0'],
+        ['-6', 'addr', 'add', 'fd42::2/64', 'dev', 'host0', 'nodad'],
+        ['addr', 'add', '10.213.7.2/24', 'dev', 'host0'],
+      ]) {
+        const r = await inNetns(...args);
+        expect(r.code, r.stderr).to.equal(0);
+      }
+      const [a] = await callManager(stack.client, 'GetMachineAddresses', [name]);
+      const got = (a as Array<[number, Buffer]>).map(([f, b]) => `${f}:${b.toString('hex')}`);
+      expect(got).to.deep.equal(['2:0ad50702', '10:fd420000000000000000000000000002', '2:a9fe0702']);
+
+      const list = await run('machinectl', ['--no-pager', 'list'], { env: env() });
+      expect(list.stdout).to.match(new RegExp(`^${name}\\s+container\\s+systemd-nspawn\\s+busybox-test\\s+1\\s+10\\.213\\.7\\.2…\\s*$`, 'm'));
+      const nss = await run('getent', ['-s', 'hosts:mymachines', 'ahostsv4', name], { env: env() });
+      expect(nss.code, nss.stderr).to.equal(0);
+      expect(nss.stdout.split('\n')[0]).to.match(/^10\.213\.7\.2\s/);
+    } finally {
+      await callManager(stack.client, 'TerminateMachine', [name]).catch(() => {});
+      c.child.kill('SIGKILL');
+      await c.exited;
+    }
+  });
+
+  it('answers for the host machine too: OS release and UID shift 0', async () => {
+    const [fields] = await callManager(stack.client, 'GetMachineOSRelease', ['.host']);
+    expect((fields as Record<string, string>).ID).to.be.a('string').and.not.equal('');
+    expect(await callManager(stack.client, 'GetMachineUIDShift', ['.host'])).to.deep.equal([0]);
+  });
+});
