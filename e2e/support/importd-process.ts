@@ -2,14 +2,12 @@
  * importd as a real process (the built bundle), on a given bus, with its stderr captured. Ready
  * means org.freedesktop.import1 has an owner on that bus.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectBus, waitForNameOwner, type BusClient, type SignalCollector } from './bus-client.js';
-import { signalTree, stopTree, track } from './cleanup.js';
-import { addFailureLog, lineCollector } from './failure-logs.js';
+import { connectBus, type BusClient, type SignalCollector } from './bus-client.js';
+import { startDaemon, type DaemonProcess } from './daemon-process.js';
 import { inTestNamespace, REPO_ROOT } from './repo-paths.js';
-import { startMachined, type ExitInfo, type MachinedProcess } from './machined-process.js';
+import { startMachined, type MachinedProcess } from './machined-process.js';
 import { startPrivateBus, type PrivateBus } from './private-bus.js';
 import { mergeEnv, run, runAsNobody, type RunResult } from './run-command.js';
 
@@ -33,13 +31,8 @@ export interface ImportdOptions {
   readyTimeoutMs?: number;
 }
 
-export interface ImportdProcess {
-  pid: number;
+export interface ImportdProcess extends DaemonProcess {
   poolPath: string;
-  logs(): string[];
-  exited: Promise<ExitInfo>;
-  stop(timeoutMs?: number): Promise<ExitInfo>;
-  kill9(): Promise<ExitInfo>;
 }
 
 export async function startImportd(options: ImportdOptions): Promise<ImportdProcess> {
@@ -58,59 +51,8 @@ export async function startImportd(options: ImportdOptions): Promise<ImportdProc
     ...(options.extraArgs ?? []),
   ];
   const env = mergeEnv({ DBUS_SYSTEM_BUS_ADDRESS: undefined, IMPORTD_KEYRING: undefined });
-  const child = track(spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const lines: string[] = [];
-  child.stderr!.on('data', lineCollector(lines));
-  child.stdout!.on('data', lineCollector(lines, '[stdout] '));
-  const logSource = addFailureLog(`importd pid ${child.pid}`, () => lines);
-  let exitInfo: ExitInfo | undefined;
-  const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('close', (code, signal) => {
-      exitInfo = { code, signal };
-      logSource.ended = true;
-      resolve(exitInfo);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', () => resolve());
-    child.once('error', reject);
-  });
-  const proc: ImportdProcess = {
-    pid: child.pid!,
-    poolPath,
-    logs: () => [...lines],
-    exited,
-    async stop(timeoutMs = 15000) {
-      if (exitInfo) return exitInfo;
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((r) => {
-        timer = setTimeout(() => r('late'), timeoutMs);
-      });
-      const result = await Promise.race([exited, late]);
-      clearTimeout(timer);
-      if (result === 'late') {
-        await stopTree(child, 0);
-        await exited;
-        throw new Error(`importd did not exit within ${timeoutMs} ms of SIGTERM:\n${lines.join('\n')}`);
-      }
-      return result;
-    },
-    async kill9() {
-      if (!exitInfo) child.kill('SIGKILL');
-      return exited;
-    },
-  };
-  try {
-    await waitForNameOwner(options.busAddress, IMPORT1_NAME, options.readyTimeoutMs ?? 30000, () =>
-      exitInfo ? `importd exited (${exitInfo.signal ?? `status ${exitInfo.code}`}) before owning ${IMPORT1_NAME}` : undefined,
-    );
-  } catch (err) {
-    if (!exitInfo) signalTree(child, 'SIGKILL');
-    await exited;
-    throw new Error(`${(err as Error).message}\nimportd ${args.slice(1).join(' ')}\n--- its output ---\n${lines.join('\n')}`);
-  }
-  return proc;
+  const daemon = await startDaemon({ label: 'importd', args, env, busAddress: options.busAddress, busName: IMPORT1_NAME, readyTimeoutMs: options.readyTimeoutMs });
+  return Object.assign(daemon, { poolPath });
 }
 
 /**

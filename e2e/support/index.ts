@@ -7,6 +7,7 @@ export * from './failure-logs.js';
 export * from './run-command.js';
 export * from './private-bus.js';
 export * from './bus-client.js';
+export * from './daemon-process.js';
 export * from './machined-process.js';
 export * from './rootfs.js';
 export * from './nspawn.js';

@@ -2,13 +2,11 @@
  * machined as a real process (the built bundle), on a given bus, with its stderr captured.
  * Ready means what clients need: org.freedesktop.machine1 has an owner on that bus.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForNameOwner } from './bus-client.js';
-import { signalTree, stopTree, track, trackPath } from './cleanup.js';
-import { addFailureLog, lineCollector } from './failure-logs.js';
+import { trackPath } from './cleanup.js';
+import { startDaemon, type DaemonProcess, type ExitInfo } from './daemon-process.js';
 import { inTestNamespace, MACHINED_ENTRY } from './repo-paths.js';
 import { mergeEnv } from './run-command.js';
 
@@ -37,26 +35,13 @@ export interface MachinedOptions {
   entry?: string;
 }
 
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { ExitInfo };
 
-export interface MachinedProcess {
-  pid: number;
-  child: ChildProcess;
+export interface MachinedProcess extends DaemonProcess {
   args: string[];
   stateDir: string;
   runtimeDir: string;
   poolPath: string;
-  /** stderr (and stdout, prefixed `[stdout] `) lines so far. */
-  logs(): string[];
-  /** Resolves when the process has exited and its output is fully read. */
-  exited: Promise<ExitInfo>;
-  /** SIGTERM, then waits (SIGKILL after timeoutMs, default 15 s, and the promise rejects). */
-  stop(timeoutMs?: number): Promise<ExitInfo>;
-  /** SIGKILL to machined alone (not its group: a crash leaves its children as a real one would). */
-  kill9(): Promise<ExitInfo>;
 }
 
 function requireNamespace(what: string): void {
@@ -93,70 +78,14 @@ export async function startMachined(options: MachinedOptions): Promise<MachinedP
   ];
   const env = mergeEnv({ NOTIFY_SOCKET: undefined, DBUS_SYSTEM_BUS_ADDRESS: undefined, ...options.env });
 
-  const child = track(spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const lines: string[] = [];
-  child.stderr!.on('data', lineCollector(lines));
-  child.stdout!.on('data', lineCollector(lines, '[stdout] '));
-  const logSource = addFailureLog(`machined pid ${child.pid}`, () => lines);
-
-  let exitInfo: ExitInfo | undefined;
-  const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('close', (code, signal) => {
-      exitInfo = { code, signal };
-      logSource.ended = true;
-      resolve(exitInfo);
-    });
+  const daemon = await startDaemon({
+    label: 'machined',
+    args,
+    env,
+    busAddress: options.busAddress,
+    busName: MACHINE1_NAME,
+    waitReady: options.waitReady,
+    readyTimeoutMs: options.readyTimeoutMs,
   });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', () => resolve());
-    child.once('error', reject);
-  });
-
-  const logs = (): string[] => [...lines];
-  const proc: MachinedProcess = {
-    pid: child.pid!,
-    child,
-    args: args.slice(1),
-    stateDir,
-    runtimeDir,
-    poolPath,
-    logs,
-    exited,
-    async stop(timeoutMs = 15000) {
-      if (exitInfo) return exitInfo;
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((r) => {
-        timer = setTimeout(() => r('late'), timeoutMs);
-      });
-      const result = await Promise.race([exited, late]);
-      clearTimeout(timer);
-      if (result === 'late') {
-        await stopTree(child, 0);
-        await exited;
-        throw new Error(`machined did not exit within ${timeoutMs} ms of SIGTERM:\n${lines.join('\n')}`);
-      }
-      return result;
-    },
-    async kill9() {
-      if (!exitInfo) child.kill('SIGKILL');
-      return exited;
-    },
-  };
-
-  if (options.waitReady === false) return proc;
-
-  const readyTimeoutMs = options.readyTimeoutMs ?? 30000;
-  try {
-    await waitForNameOwner(options.busAddress, MACHINE1_NAME, readyTimeoutMs, () =>
-      exitInfo ? `machined exited (${exitInfo.signal ?? `status ${exitInfo.code}`}) before owning ${MACHINE1_NAME}` : undefined,
-    );
-  } catch (err) {
-    if (!exitInfo) signalTree(child, 'SIGKILL');
-    await exited;
-    throw new Error(
-      `${(err as Error).message}\nmachined ${args.slice(1).join(' ')}\n--- its output ---\n${lines.join('\n')}`,
-    );
-  }
-  return proc;
+  return Object.assign(daemon, { args: args.slice(1), stateDir, runtimeDir, poolPath });
 }
