@@ -5,7 +5,7 @@
  * jobs and errors, and nothing else pretends to be systemd.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { machineScopeUnitName, systemdUnitObjectPath } from '@machined/protocol';
 import {
   busyboxRootfs,
@@ -97,16 +97,47 @@ describe('org.freedesktop.systemd1 slice', function () {
     const bogus = await errorOf(sd('SetUnitProperties', 'sba(sv)', [unit, true, [['CPUQuotaPerSecUSec', new dbus.Variant('t', 1000n)]]]));
     expect(bogus.name).to.equal('org.freedesktop.DBus.Error.NotSupported');
     expect(bogus.message).to.contain('CPUQuotaPerSecUSec');
-    const pidsMax = `/sys/fs/cgroup/unified/machine.slice/${unit}/pids.max`;
-    const tasks = sd('SetUnitProperties', 'sba(sv)', [unit, true, [['TasksMax', new dbus.Variant('t', 100n)]]]);
-    if (existsSync(pidsMax)) {
-      await tasks;
+    const memoryMax = `/sys/fs/cgroup/unified/machine.slice/${unit}/memory.max`;
+    const memory = sd('SetUnitProperties', 'sba(sv)', [unit, true, [['MemoryMax', new dbus.Variant('t', 1n << 30n)]]]);
+    if (existsSync(memoryMax)) {
+      await memory;
     } else {
-      // A hybrid host without the pids controller in cgroup2: refused, never silently ignored.
-      expect((await errorOf(tasks)).name).to.equal('org.freedesktop.DBus.Error.NotSupported');
+      // No memory controller in cgroup2 here, and the v1 one is not ours to use: refused, never ignored.
+      expect((await errorOf(memory)).name).to.equal('org.freedesktop.DBus.Error.NotSupported');
     }
     await sd('KillUnit', 'ssi', [unit, 'all', 9]);
     await waitUntil(() => leader.signalCode === 'SIGKILL', 'SIGKILL from KillUnit');
+  });
+
+  it('works for a libvirt-shaped client: CreateMachineWithNetwork with Slice/After/Before, SetUnitProperties TasksMax, terminate', async () => {
+    const { default: dbus } = await import('dbus-next');
+    const leader = await spawnLeader();
+    const name = testMachineName('qemu');
+    await createMachine(stack.client, name, leader.pid!, {
+      class: 'vm',
+      service: 'libvirt-qemu',
+      ifindices: [],
+      scopeProperties: [
+        ['Slice', 's', 'machine.slice'],
+        ['After', 'as', ['libvirtd.service', 'virtqemud.service']],
+        ['Before', 'as', ['virt-guest-shutdown.target']],
+      ],
+    });
+    const unit = machineScopeUnitName(name);
+    // libvirt looks the unit up by the machine's leader, then limits its tasks.
+    expect(await sd('GetUnitByPID', 'u', [leader.pid])).to.deep.equal([systemdUnitObjectPath(unit)]);
+    await sd('SetUnitProperties', 'sba(sv)', [unit, true, [['TasksMax', new dbus.Variant('t', 4096n)]]]);
+    const tasks = await run('busctl', ['--address', stack.bus.address, 'get-property', SD, systemdUnitObjectPath(unit), 'org.freedesktop.systemd1.Scope', 'TasksMax']);
+    expect(tasks.stdout).to.equal('t 4096\n');
+    const v1 = `/sys/fs/cgroup/pids/machine.slice/${unit}`;
+    if (!existsSync(`/sys/fs/cgroup/unified/machine.slice/${unit}/pids.max`)) {
+      expect(readFileSync(`${v1}/pids.max`, 'utf8').trim()).to.equal('4096');
+    }
+    await callManager(stack.client, 'TerminateMachine', [name]);
+    await waitUntil(async () => !(await listMachineNames(stack.client)).includes(name), 'the VM to go');
+    // libvirt treats NoSuchMachine on a second terminate as success.
+    expect((await errorOf(callManager(stack.client, 'TerminateMachine', [name]))).name).to.equal('org.freedesktop.machine1.NoSuchMachine');
+    await waitUntil(() => !existsSync(v1) && !existsSync(`/sys/fs/cgroup/unified/machine.slice/${unit}`), 'every cgroup of the VM to go');
   });
 
   it('terminates a systemd-nspawn container gracefully through RequestStop', async () => {

@@ -161,6 +161,43 @@ const usable = process.getuid?.() === 0 && layout !== undefined && (layout.unifi
     expect(await backend.members(location)).to.have.members([shell.pid!, extra.pid!, grandchild]);
   });
 
+  it('enforces TasksMax where the host can (cgroup2 pids, else the v1 pids hierarchy) and refuses what it cannot', async function () {
+    const pidsV1 = host.hierarchy !== 'unified' ? host.controllers['pids'] : undefined;
+    const leader = spawnSleep();
+    const location = await backend.createScope(spec([leader.pid!]));
+    const unifiedPids = host.unified ? join(host.unified, location.cgroupPath, 'pids.max') : undefined;
+    if (!(unifiedPids && existsSync(unifiedPids)) && pidsV1 === undefined) this.skip();
+    try {
+      await backend.setLimits(location, [['TasksMax', 123n]]);
+      expect(await backend.readLimit(location, 'TasksMax')).to.equal(123n);
+      if (!(unifiedPids && existsSync(unifiedPids))) {
+        // Hybrid host: the unit got a v1 pids cgroup with its processes in it.
+        const dir = join(pidsV1!, location.cgroupPath);
+        expect((await readFile(join(dir, 'pids.max'), 'utf8')).trim()).to.equal('123');
+        expect((await readFile(join(dir, 'cgroup.procs'), 'utf8')).split('\n')).to.include(String(leader.pid));
+      }
+      await backend.setLimits(location, [['TasksMax', 0xffff_ffff_ffff_ffffn]]);
+      expect(await backend.readLimit(location, 'TasksMax')).to.equal(0xffff_ffff_ffff_ffffn);
+      const memoryMax = host.unified ? join(host.unified, location.cgroupPath, 'memory.max') : undefined;
+      if (!(memoryMax && existsSync(memoryMax))) {
+        const err = await backend.setLimits(location, [['MemoryMax', 1n << 30n]]).then(() => undefined, (e: unknown) => e);
+        expect(err).to.include({ name: 'CgroupError', code: 'ENOTSUP' });
+      }
+      const unknown = await backend.setLimits(location, [['CPUQuota', 1n]]).then(() => undefined, (e: unknown) => e);
+      expect(unknown).to.include({ code: 'ENOTSUP' });
+
+      await backend.killAll(location, 9);
+      await exited(leader);
+      await backend.remove(location);
+      if (pidsV1) expect(existsSync(join(pidsV1, location.cgroupPath)), 'v1 pids cgroup removed').to.equal(false);
+    } finally {
+      if (pidsV1) {
+        await forceRemove(join(pidsV1, location.cgroupPath));
+        await rmdir(join(pidsV1, SLICE)).catch(() => undefined);
+      }
+    }
+  });
+
   it('killAll(SIGTERM) empties the scope and watchEmpty fires exactly once', async () => {
     const a = spawnSleep();
     const b = spawnSleep();

@@ -5,7 +5,7 @@
  * hierarchies (memory, cpu, pids…) are only ever read: the process running machined may itself
  * have been placed in one by its own supervisor.
  */
-import { accessSync, writeFileSync } from 'node:fs';
+import { accessSync, existsSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { CgroupError, cgroupFailure, errnoCode } from './cgroup-error.js';
@@ -18,6 +18,7 @@ import { detectHierarchy, type CgroupLayout } from './hierarchy.js';
 import { assertPid, nameSystemdCgroupPath, readProcCgroup, systemdCgroupPath, type ProcCgroupEntry } from './proc-cgroup.js';
 import type { Accounting, Hierarchy, ScopeBackend, ScopeSpec, UnitLocation } from './scope-backend.js';
 import { applyScopeProperties } from './scope-properties.js';
+import { RESOURCE_LIMITS, type LimitSpec } from './resource-limits.js';
 
 export interface CgroupfsBackendOptions {
   /** Interval of the poll that replaces inotify on v1-only hosts. */
@@ -223,7 +224,9 @@ export class CgroupfsBackend implements ScopeBackend {
   async remove(location: UnitLocation): Promise<void> {
     const path = this.unitPath(location);
     let failure: unknown;
-    for (const mount of this.mounts()) {
+    // Also the v1 controller directories setLimits may have made (they are empty by now).
+    const limitMounts = this.v1LimitMounts().filter((m) => existsSync(cgroupDir(m, path)));
+    for (const mount of [...this.mounts(), ...limitMounts]) {
       try {
         await removeCgroupTree(cgroupDir(mount, path), { busyTimeoutMs: this.busyTimeoutMs });
       } catch (err) {
@@ -280,6 +283,66 @@ export class CgroupfsBackend implements ScopeBackend {
       ...(cpuUsageNsec !== undefined ? { cpuUsageNsec } : {}),
       ...(tasksCurrent !== undefined ? { tasksCurrent } : {}),
     };
+  }
+
+  private v1LimitMounts(): string[] {
+    if (this.layout.hierarchy === 'unified') return [];
+    const controllers = new Set(Object.values(RESOURCE_LIMITS).flatMap((l) => (l.v1 ? [l.v1.controller] : [])));
+    return [...controllers].map((c) => this.layout.controllers[c]).filter((m): m is string => m !== undefined);
+  }
+
+  /** Where a limit is enforced for this unit: the cgroup2 file, or a v1 controller's. */
+  private limitTarget(path: string, spec: LimitSpec): { file: string; v1Mount?: string } | undefined {
+    if (this.layout.unified !== undefined) {
+      const file = join(cgroupDir(this.layout.unified, path), spec.unifiedFile);
+      if (existsSync(file)) return { file };
+    }
+    const mount = spec.v1 && this.layout.hierarchy !== 'unified' ? this.layout.controllers[spec.v1.controller] : undefined;
+    if (mount !== undefined && spec.v1) return { file: join(cgroupDir(mount, path), spec.v1.file), v1Mount: mount };
+    return undefined;
+  }
+
+  async setLimits(location: UnitLocation, limits: Array<[string, bigint]>): Promise<void> {
+    const path = this.unitPath(location);
+    const writes: Array<{ file: string; text: string; v1Mount?: string }> = [];
+    for (const [name, value] of limits) {
+      const spec = RESOURCE_LIMITS[name];
+      const target = spec ? this.limitTarget(path, spec) : undefined;
+      if (!spec || !target) throw new CgroupError('ENOTSUP', `${name} cannot be enforced for ${location.unit} on this host`);
+      writes.push({ ...target, text: spec.format(value) });
+    }
+    const members = this.mounts().length > 0 ? readTreeProcs(cgroupDir(this.mounts()[0]!, path)) : [];
+    for (const w of writes) {
+      if (w.v1Mount !== undefined && !existsSync(w.file)) {
+        // First limit through this v1 controller: the unit gets its cgroup there, and every process
+        // of the unit moves in (what they fork later is born inside).
+        makeCgroup(w.v1Mount, path);
+        for (const pid of members) {
+          try {
+            movePid(cgroupDir(w.v1Mount, path), pid);
+          } catch {
+            // Exited meanwhile.
+          }
+        }
+      }
+      try {
+        writeFileSync(w.file, w.text);
+      } catch (err) {
+        throw cgroupFailure('Cannot write', w.file, err);
+      }
+    }
+  }
+
+  async readLimit(location: UnitLocation, name: string): Promise<bigint | undefined> {
+    const spec = RESOURCE_LIMITS[name];
+    const target = spec ? this.limitTarget(this.unitPath(location), spec) : undefined;
+    if (!spec || !target) return undefined;
+    try {
+      const text = readOptionalFile(target.file);
+      return text === undefined ? undefined : spec.parse(text);
+    } catch {
+      return undefined;
+    }
   }
 
   async unitOfPid(pid: number): Promise<UnitLocation | null> {

@@ -72,6 +72,14 @@ export interface ScopeBackend {
   /** What the kernel accounts for the unit, where the controllers exist. */
   accounting(location: UnitLocation): Promise<Accounting>;
   /**
+   * Sets resource limits (TasksMax, MemoryMax, CPUWeight; values as systemd's properties, UINT64_MAX
+   * for infinity) where this host can enforce them. All are checked before any is written; a limit
+   * that cannot be enforced is a CgroupError ENOTSUP naming it, never silently ignored.
+   */
+  setLimits(location: UnitLocation, limits: Array<[name: string, value: bigint]>): Promise<void>;
+  /** The limit in force, or undefined when none is set or it is not known. */
+  readLimit(location: UnitLocation, name: string): Promise<bigint | undefined>;
+  /**
    * The unit a process belongs to (slices skipped, as sd-login does), or null when it is in none.
    * A PID that does not exist is a CgroupError with code ESRCH.
    */

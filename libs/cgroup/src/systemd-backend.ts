@@ -209,6 +209,23 @@ export class SystemdBackend implements ScopeBackend {
     });
   }
 
+  /** systemd applies limits itself: SetUnitProperties, as a runtime change. */
+  async setLimits(location: UnitLocation, limits: Array<[string, bigint]>): Promise<void> {
+    const props = limits.map(([name, value]) => [name, new dbus.Variant('t', value)]);
+    await this.call(SYSTEMD1_PATH, MANAGER_INTERFACE, 'SetUnitProperties', 'sba(sv)', [location.unit, true, props]);
+  }
+
+  async readLimit(location: UnitLocation, name: string): Promise<bigint | undefined> {
+    try {
+      const path = await this.unitPath(location.unit);
+      const [v] = await this.call(path, PROPERTIES_INTERFACE, 'Get', 'ss', [unitTypeInterface(location.unit), name]);
+      const value = (v as { value?: unknown } | undefined)?.value;
+      return typeof value === 'bigint' ? value : typeof value === 'number' ? BigInt(value) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** systemd's MemoryCurrent, CPUUsageNSec and TasksCurrent; UINT64_MAX there means "not available". */
   async accounting(location: UnitLocation): Promise<Accounting> {
     let path: string;

@@ -129,7 +129,7 @@ export class Systemd1Service implements ObjectTree {
   private async setProperties(ctx: CallContext, m: Machine, props: Array<[string, { signature: string; value: unknown }]>): Promise<unknown[]> {
     await this.authorize(ctx, m, 'set-property');
     if (!m.location) throw Errors.unitPropertyNotSupported(props[0]?.[0] ?? '', m.unit);
-    applyLimits(m.unit, m.location, props);
+    await applyLimits(this.backend, m.unit, m.location, props);
     return [];
   }
 
