@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cgroupsNamedWith, removeCgroup } from './cgroups.js';
 import { leadsProcessGroup, processGroupHasMembers } from './proc-stat.js';
 import { RUN_PREFIX } from './run-prefix.js';
@@ -15,6 +15,12 @@ const groupLeaders = new WeakSet<ChildProcess>();
 const paths = new Set<string>();
 const cgroups = new Set<string>();
 const createdParents: string[] = [];
+/**
+ * Slices that did not exist when the run began: machined and the harness create them for the
+ * machines of the run (in every hierarchy, the v1 pids one included), and they go with the run.
+ */
+const SLICE_ROOTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd', '/sys/fs/cgroup/pids'].filter((d) => existsSync(d));
+const slicesAbsentAtStart = SLICE_ROOTS.flatMap((root) => ['machine.slice', 'system.slice'].map((s) => join(root, s))).filter((d) => !existsSync(d));
 
 /**
  * Registers a child for cleanup. Spawn it with `detached: true` so that it leads its own process
@@ -144,7 +150,7 @@ export async function cleanupAll(): Promise<string[]> {
   }
   cgroups.clear();
   // Parents we created go only when empty: another run may have put its own cgroups there since.
-  for (const dir of createdParents.splice(0).reverse()) {
+  for (const dir of [...createdParents.splice(0).reverse(), ...slicesAbsentAtStart]) {
     try {
       rmdirSync(dir);
     } catch {
