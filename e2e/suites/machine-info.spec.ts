@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { machineObjectPath } from '@machined/protocol';
-import { busyboxRootfs, callManager, errorOf, listMachineNames, run, spawnNspawn, testMachineName, useStack, waitUntil } from '../support/index.js';
+import { join } from 'node:path';
+import { REPO_ROOT, busyboxRootfs, callManager, errorOf, listMachineNames, run, runAsNobody, spawnNspawn, testMachineName, useStack, waitUntil } from '../support/index.js';
 
 describe('machine information from a running container', function () {
   this.timeout(120000);
@@ -64,6 +65,27 @@ describe('machine information from a running container', function () {
       const nss = await run('getent', ['-s', 'hosts:mymachines', 'ahostsv4', name], { env: env() });
       expect(nss.code, nss.stderr).to.equal(0);
       expect(nss.stdout.split('\n')[0]).to.match(/^10\.213\.7\.2\s/);
+    } finally {
+      await callManager(stack.client, 'TerminateMachine', [name]).catch(() => {});
+      c.child.kill('SIGKILL');
+      await c.exited;
+    }
+  });
+
+  it("hands a client a file descriptor of the container's root directory (python3-dbus receives it)", async () => {
+    const name = testMachineName('root');
+    const c = spawnNspawn({ name, rootfs: await busyboxRootfs(), busAddress: stack.bus.address, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
+    try {
+      await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
+      const script = join(REPO_ROOT, 'e2e/fixtures/open-root-directory.py');
+      const r = await run('/usr/bin/python3', [script, stack.bus.address, name]);
+      expect(r.code, r.stderr).to.equal(0);
+      const got = JSON.parse(r.stdout) as { entries: string[]; os_release: string };
+      expect(got.entries).to.include.members(['bin', 'etc', 'proc']);
+      expect(got.os_release).to.contain('ID=busybox-test');
+      // Only root (or polkit) may open it.
+      const denied = await runAsNobody('/usr/bin/python3', [script, stack.bus.address, name]);
+      expect(JSON.parse(denied.stdout)).to.deep.include({ error: 'org.freedesktop.DBus.Error.AccessDenied' });
     } finally {
       await callManager(stack.client, 'TerminateMachine', [name]).catch(() => {});
       c.child.kill('SIGKILL');

@@ -90,6 +90,7 @@ export const Errors = {
   noPrivateNetworking: (name: string) => make(ErrorNames.NoPrivateNetworking, `Machine ${name} does not use private networking`),
   uidShiftOnlyContainers: () => make(ErrorNames.NotSupported, 'UID/GID shift may only be determined for container machines.'),
   complexUidMapping: (name: string) => make(ErrorNames.NotSupported, `Machine ${name} uses a complex UID/GID mapping, cannot determine shift`),
+  rootDirectoryOnlyContainers: () => make(ErrorNames.NotSupported, 'Opening the root directory is only supported on container machines.'),
   hostMachineNotSupported: () => make(ErrorNames.NotSupported, 'Operation not supported for the host machine'),
   unknownMethod: (member: string, iface: string) =>
     make(ErrorNames.UnknownMethod, `Unknown method ${member} or interface ${iface}.`),

@@ -17,6 +17,7 @@ import type { Registry } from '../registry/registry.js';
 import { machineAddresses } from '../machine-info/addresses.js';
 import { machineOsRelease } from '../machine-info/os-release.js';
 import { machineUidShift } from '../machine-info/uid-shift.js';
+import { openMachineRootDirectory } from '../machine-info/root-directory.js';
 
 export interface MachineBusDeps {
   registry: Registry;
@@ -43,6 +44,10 @@ export function machineHandlers({ registry, authorizer }: MachineBusDeps) {
     async GetUIDShift(_ctx: CallContext, m: Machine): Promise<unknown[]> {
       return [machineUidShift(m)];
     },
+    async OpenRootDirectory(ctx: CallContext, m: Machine): Promise<unknown[]> {
+      await manage(ctx, m, 'open_root_directory');
+      return [openMachineRootDirectory(m)];
+    },
     async Kill(ctx: CallContext, m: Machine, whom: string, signal: number): Promise<unknown[]> {
       const target = parseKillWhom(whom);
       if (target === null) throw Errors.invalidKillWhom(whom);
@@ -65,6 +70,7 @@ export function machineInterface(m: Machine, handlers: MachineHandlers): ServedI
       GetOSRelease: (ctx) => handlers.GetOSRelease(ctx, m),
       GetAddresses: (ctx) => handlers.GetAddresses(ctx, m),
       GetUIDShift: (ctx) => handlers.GetUIDShift(ctx, m),
+      OpenRootDirectory: (ctx) => handlers.OpenRootDirectory(ctx, m),
     },
     properties: {
       Name: () => m.name,

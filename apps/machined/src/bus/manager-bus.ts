@@ -108,6 +108,7 @@ export function managerInterface({ registry, authorizer, handlers, pool, imageHa
       GetMachineOSRelease: (ctx, name: string) => handlers.GetOSRelease(ctx, registry.get(name)),
       GetMachineAddresses: (ctx, name: string) => handlers.GetAddresses(ctx, registry.get(name)),
       GetMachineUIDShift: (ctx, name: string) => handlers.GetUIDShift(ctx, registry.get(name)),
+      OpenMachineRootDirectory: (ctx, name: string) => handlers.OpenRootDirectory(ctx, registry.get(name)),
       async GetImage(_ctx, name: string) {
         return [imageObjectPath((await pool.get(name)).name)];
       },
