@@ -5,8 +5,10 @@
  */
 import { expect } from 'chai';
 import { machineObjectPath } from '@machined/protocol';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, busyboxRootfs, callManager, errorOf, listMachineNames, run, runAsNobody, spawnNspawn, testMachineName, useStack, waitUntil } from '../support/index.js';
+import { REPO_ROOT, busyboxRootfs, callManager, createMachine, errorOf, listMachineNames, run, runAsNobody, spawnNspawn, testMachineName, track, useStack, waitUntil } from '../support/index.js';
 
 describe('machine information from a running container', function () {
   this.timeout(120000);
@@ -90,6 +92,31 @@ describe('machine information from a running container', function () {
       await callManager(stack.client, 'TerminateMachine', [name]).catch(() => {});
       c.child.kill('SIGKILL');
       await c.exited;
+    }
+  });
+
+  it('maps users and groups between a user-namespaced container and the host (real busctl)', async () => {
+    // A leader in its own user namespace, mapped 0..65535 → 200000..265535 (root may write any map).
+    const leader = track(spawn('unshare', ['--user', '--', 'sh', '-c', 'read go; exec sleep 1000'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] }));
+    await new Promise((r) => leader.once('spawn', r));
+    await waitUntil(() => readFileSync(`/proc/${leader.pid}/status`, 'utf8').length > 0 && readFileSync(`/proc/${leader.pid}/uid_map`, 'utf8') === '', 'the user namespace');
+    writeFileSync(`/proc/${leader.pid}/uid_map`, '0 200000 65536\n');
+    writeFileSync(`/proc/${leader.pid}/gid_map`, '0 200000 65536\n');
+    leader.stdin!.end('go\n');
+    const name = testMachineName('userns');
+    await createMachine(stack.client, name, leader.pid!);
+    const busctl = (...args: string[]) => run('busctl', ['--address', stack.bus.address, 'call', 'org.freedesktop.machine1', '/org/freedesktop/machine1', 'org.freedesktop.machine1.Manager', ...args]);
+    try {
+      expect((await busctl('MapFromMachineUser', 'su', name, '1000')).stdout).to.equal('u 201000\n');
+      expect((await busctl('MapFromMachineGroup', 'su', name, '5')).stdout).to.equal('u 200005\n');
+      expect((await busctl('MapToMachineUser', 'u', '200007')).stdout).to.equal(`sou "${name}" "${machineObjectPath(name)}" 7\n`);
+      expect((await busctl('MapToMachineGroup', 'u', '265535')).stdout).to.equal(`sou "${name}" "${machineObjectPath(name)}" 65535\n`);
+      expect(await callManager(stack.client, 'GetMachineUIDShift', [name])).to.deep.equal([200000]);
+      expect(await errorOf(callManager(stack.client, 'MapToMachineUser', [1000]))).to.deep.equal({ name: 'org.freedesktop.machine1.NoSuchUserMapping', message: 'User 1000 belongs to host UID range' });
+      expect(await errorOf(callManager(stack.client, 'MapToMachineGroup', [900000]))).to.deep.equal({ name: 'org.freedesktop.machine1.NoSuchGroupMapping', message: 'No matching group mapping for 900000.' });
+      expect(await errorOf(callManager(stack.client, 'MapFromMachineUser', [name, 70000]))).to.deep.equal({ name: 'org.freedesktop.machine1.NoSuchUserMapping', message: `Machine '${name}' has no matching user mappings.` });
+    } finally {
+      leader.kill('SIGKILL');
     }
   });
 

@@ -91,6 +91,13 @@ export const Errors = {
   uidShiftOnlyContainers: () => make(ErrorNames.NotSupported, 'UID/GID shift may only be determined for container machines.'),
   complexUidMapping: (name: string) => make(ErrorNames.NotSupported, `Machine ${name} uses a complex UID/GID mapping, cannot determine shift`),
   rootDirectoryOnlyContainers: () => make(ErrorNames.NotSupported, 'Opening the root directory is only supported on container machines.'),
+  mappingOnlyContainers: () => make(ErrorNames.InvalidArgs, 'Not supported for non-container machines.'),
+  noUserMappingInMachine: (name: string) => make(ErrorNames.NoSuchUserMapping, `Machine '${name}' has no matching user mappings.`),
+  noGroupMappingInMachine: (name: string) => make(ErrorNames.NoSuchGroupMapping, `Machine '${name}' has no matching group mappings.`),
+  userInHostRange: (uid: number) => make(ErrorNames.NoSuchUserMapping, `User ${uid} belongs to host UID range`),
+  groupInHostRange: (gid: number) => make(ErrorNames.NoSuchGroupMapping, `Group ${gid} belongs to host GID range`),
+  noUserMapping: (uid: number) => make(ErrorNames.NoSuchUserMapping, `No matching user mapping for ${uid}.`),
+  noGroupMapping: (gid: number) => make(ErrorNames.NoSuchGroupMapping, `No matching group mapping for ${gid}.`),
   hostMachineNotSupported: () => make(ErrorNames.NotSupported, 'Operation not supported for the host machine'),
   unknownMethod: (member: string, iface: string) =>
     make(ErrorNames.UnknownMethod, `Unknown method ${member} or interface ${iface}.`),

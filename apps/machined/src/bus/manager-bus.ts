@@ -21,6 +21,7 @@ import type { Image } from '../images/image.js';
 import type { ImagePool } from '../images/pool.js';
 import { limitIsValid, type ImageHandlers } from './image-bus.js';
 import type { MachineHandlers } from './machine-bus.js';
+import { mapFromMachine, mapToMachine } from '../machine-info/user-mapping.js';
 
 export interface ManagerBusDeps {
   registry: Registry;
@@ -109,6 +110,16 @@ export function managerInterface({ registry, authorizer, handlers, pool, imageHa
       GetMachineAddresses: (ctx, name: string) => handlers.GetAddresses(ctx, registry.get(name)),
       GetMachineUIDShift: (ctx, name: string) => handlers.GetUIDShift(ctx, registry.get(name)),
       OpenMachineRootDirectory: (ctx, name: string) => handlers.OpenRootDirectory(ctx, registry.get(name)),
+      MapFromMachineUser: (_ctx, name: string, uid: number) => [mapFromMachine(registry.get(name), 'uid', uid)],
+      MapFromMachineGroup: (_ctx, name: string, gid: number) => [mapFromMachine(registry.get(name), 'gid', gid)],
+      MapToMachineUser: (_ctx, uid: number) => {
+        const [m, inner] = mapToMachine(registry.list(), 'uid', uid);
+        return [m.name, m.path, inner];
+      },
+      MapToMachineGroup: (_ctx, gid: number) => {
+        const [m, inner] = mapToMachine(registry.list(), 'gid', gid);
+        return [m.name, m.path, inner];
+      },
       async GetImage(_ctx, name: string) {
         return [imageObjectPath((await pool.get(name)).name)];
       },
