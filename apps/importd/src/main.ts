@@ -17,6 +17,8 @@ import {
   createLogger,
   nameHasOwner,
   handleDaemonCli,
+  runDaemonMain,
+  serveUntilStopped,
 } from '@machined/protocol';
 import { ImportTree } from './bus/import-tree.js';
 import { managerInterface } from './bus/manager-bus.js';
@@ -78,29 +80,13 @@ async function main(): Promise<number> {
   if (stale.length > 0) log.info(`Removed ${stale.length} stale temporary image(s) from ${cfg.poolPath}: ${stale.join(', ')}`);
   log.info(`Serving ${IMPORT1_BUS_NAME} on ${cfg.busAddress} with the pool in ${cfg.poolPath}.`);
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = async (code: number, why: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info(`Shutting down: ${why}.`);
-      transfers.cancelAll();
-      const deadline = Date.now() + 10_000;
-      while (transfers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      await notices.close();
-      bus.disconnect();
-      resolve(code);
-    };
-    process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
-    process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
-    bus.on('error', (e: Error) => void shutdown(1, `bus connection failed: ${e.message}`));
+  return serveUntilStopped(bus, log, async () => {
+    transfers.cancelAll();
+    const deadline = Date.now() + 10_000;
+    while (transfers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await notices.close();
   });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`error: importd: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runDaemonMain('importd', main);
+

@@ -21,6 +21,8 @@ import {
   SYSTEMD1_BUS_NAME,
   SYSTEMD1_PATH,
   handleDaemonCli,
+  runDaemonMain,
+  serveUntilStopped,
 } from '@machined/protocol';
 import { imageHandlers } from './bus/image-bus.js';
 import { machineHandlers } from './bus/machine-bus.js';
@@ -104,29 +106,13 @@ async function main(): Promise<number> {
   await notifyReady(log);
   log.info(`Serving ${MACHINE1_BUS_NAME} on ${cfg.busAddress} with state in ${cfg.stateDir}.`);
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = async (code: number, why: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info(`Shutting down: ${why}.`);
-      await registry.close();
-      await channel.close();
-      await pool.close();
-      await backend.close().catch(() => {});
-      bus.disconnect();
-      resolve(code);
-    };
-    process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
-    process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
-    bus.on('error', (e: Error) => void shutdown(1, `bus connection failed: ${e.message}`));
+  return serveUntilStopped(bus, log, async () => {
+    await registry.close();
+    await channel.close();
+    await pool.close();
+    await backend.close().catch(() => {});
   });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`error: machined: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runDaemonMain('machined', main);
+

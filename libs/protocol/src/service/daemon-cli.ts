@@ -4,7 +4,7 @@
  * own flags and throws ConfigError; main.ts asks handleDaemonCli for a configuration or an exit
  * status.
  */
-import type { LogLevel } from './log.js';
+import type { Logger, LogLevel } from './log.js';
 
 export class ConfigError extends Error {}
 
@@ -40,4 +40,40 @@ export function handleDaemonCli<C>(program: string, usage: string, version: stri
     return 0;
   }
   return cfg;
+}
+
+/**
+ * Serves until SIGTERM or SIGINT (status 0) or the loss of the bus connection (status 1), then
+ * runs the daemon's own clean-up, disconnects and resolves with the exit status.
+ */
+export function serveUntilStopped(
+  bus: { on(event: 'error', listener: (e: Error) => void): unknown; disconnect(): void },
+  log: Logger,
+  cleanUp: () => Promise<void>,
+): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (code: number, why: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`Shutting down: ${why}.`);
+      await cleanUp();
+      bus.disconnect();
+      resolve(code);
+    };
+    process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+    process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
+    bus.on('error', (e: Error) => void shutdown(1, `bus connection failed: ${e.message}`));
+  });
+}
+
+/** Runs a daemon's main and exits with its status; an unexpected failure is one line, no stack. */
+export function runDaemonMain(program: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`error: ${program}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
 }
