@@ -1,5 +1,5 @@
 /**
- * Mocha root hook plugin (loaded through .mocharc.json "require"): prints the captured daemon and
+ * Mocha root hook plugin (loaded through .mocharc.cjs "require"): prints the captured daemon and
  * container output when a test fails, and after the run removes everything the harness started,
  * whether the tests passed or not.
  */
