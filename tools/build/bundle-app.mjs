@@ -67,3 +67,35 @@ writeFileSync(join(dist, 'package.json'), JSON.stringify(deployPkg, null, 2) + '
 
 const deployDir = join(appDir, 'deploy');
 if (existsSync(deployDir)) cpSync(deployDir, dist, { recursive: true });
+
+// Small C programs an app needs beside Node (things Node cannot do: setns() into another
+// process's namespaces, SCM_RIGHTS on a socketpair, glibc NSS modules). apps/<app>/native/NAME.c
+// becomes the executable dist/libexec/NAME; native/libnss_NAME.c becomes the shared library
+// dist/lib/libnss_NAME.so.2 (the soname glibc's NSS loader looks for). Warnings are errors: these
+// run as root inside other people's containers.
+const nativeDir = join(appDir, 'native');
+if (existsSync(nativeDir)) {
+  const { readdirSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const cc = process.env.CC ?? 'gcc';
+  const common = ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2'];
+  for (const file of readdirSync(nativeDir).filter((f) => f.endsWith('.c')).sort()) {
+    const base = file.slice(0, -2);
+    const src = join(nativeDir, file);
+    let args;
+    if (base.startsWith('libnss_')) {
+      mkdirSync(join(dist, 'lib'), { recursive: true });
+      const soname = `${base}.so.2`;
+      args = [...common, '-fPIC', '-shared', `-Wl,-soname,${soname}`, '-Wl,-z,defs', '-o', join(dist, 'lib', soname), src];
+    } else {
+      mkdirSync(join(dist, 'libexec'), { recursive: true });
+      args = [...common, '-o', join(dist, 'libexec', base), src];
+    }
+    try {
+      execFileSync(cc, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    } catch {
+      console.error(`bundle-app: ${cc} failed on apps/${app}/native/${file} (is gcc installed? tools/setup/ensure-deps.sh installs it)`);
+      process.exit(1);
+    }
+  }
+}
