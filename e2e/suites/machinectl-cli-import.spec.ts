@@ -9,11 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, run, trackPath, type RunResult } from '../support/index.js';
+import { MACHINECTL_ENTRY, run, trackPath, type RunResult } from '../support/index.js';
 import { startHttpFixture, type HttpFixture } from '../support/http-fixture.js';
 import { useImportStack } from '../support/importd-process.js';
 
-const OURS = join(REPO_ROOT, 'apps/machinectl/dist/bin/machinectl.mjs');
+const OURS = MACHINECTL_ENTRY;
 
 describe('our machinectl: image transfers through importd', function () {
   const stack = useImportStack();

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  REPO_ROOT,
+  MACHINECTL_ENTRY,
   createMachine,
   listMachineNames,
   registerMachine,
@@ -24,7 +24,7 @@ import {
   type RunResult,
 } from '../support/index.js';
 
-const OURS = join(REPO_ROOT, 'apps/machinectl/dist/bin/machinectl.mjs');
+const OURS = MACHINECTL_ENTRY;
 
 /** The relative part of "Since: <time>; 14ms ago" legitimately differs between two runs. */
 const normalise = (s: string) => s.replace(/^(\t   Since: [^;\n]+); .+$/gm, '$1; <relative>');

@@ -10,6 +10,9 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url)).repla
 /** The deployable machined bundle that `npx nx run machined:build` writes. */
 export const MACHINED_ENTRY = join(REPO_ROOT, 'apps/machined/dist/bin/machined.mjs');
 
+/** Our machinectl as `npx nx run machinectl:build` writes it (a CommonJS bundle: see bundle-app.mjs --cli). */
+export const MACHINECTL_ENTRY = join(REPO_ROOT, 'apps/machinectl/dist/bin/machinectl.cjs');
+
 /** The script that builds the busybox container root file system. */
 export const ROOTFS_SCRIPT = join(REPO_ROOT, 'tools/rootfs/make-busybox-rootfs.sh');
 

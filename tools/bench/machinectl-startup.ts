@@ -1,6 +1,6 @@
 /**
  * machinectl start-up benchmark: median wall time of `machinectl list` for our machinectl
- * (apps/machinectl/dist/bin/machinectl.mjs under node) and Debian's systemd 252 machinectl, in the
+ * (apps/machinectl/dist/bin/machinectl.cjs under node) and Debian's systemd 252 machinectl, in the
  * same run, against our machined on a private bus with 10 and then 100 machines registered
  * (leaders: `sleep` processes). Also `node -e 0` (the floor any Node CLI pays) and, when the
  * environment sets NODE_EXTRA_CA_CERTS, ours with it (Node loads the CA file at start-up, about
@@ -15,7 +15,9 @@
  *
  * usage: node --import tsx tools/bench/machinectl-startup.ts      (as root; machined and
  *        machinectl built: npx nx run-many -t build -p machined machinectl)
- * environment: BENCH_STARTUP_RUNS (20) timed runs per figure, after 3 warm-up runs.
+ * environment: BENCH_STARTUP_RUNS (20) timed runs per figure, after 3 warm-up runs;
+ *              BENCH_MACHINECTL: another build of ours to measure (default the dist bundle);
+ *              BENCH_CPU_PROF_DIR: also write a V8 CPU profile of one run of ours per level there.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import dbus from 'dbus-next';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const OURS = join(REPO, 'apps/machinectl/dist/bin/machinectl.mjs');
+const OURS = process.env.BENCH_MACHINECTL ?? join(REPO, 'apps/machinectl/dist/bin/machinectl.cjs');
 const MACHINED = join(REPO, 'apps/machined/dist/bin/machined.mjs');
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 20);
 const WARMUP = 3;
@@ -181,6 +183,10 @@ async function main(): Promise<void> {
     have = n;
     results[`ours_${n}_ms`] = measure(`ours, ${n} machines`, process.execPath, [OURS, '--no-pager', 'list'], clean, n);
     results[`systemd_${n}_ms`] = measure(`systemd 252, ${n} machines`, 'machinectl', ['--no-pager', 'list'], clean, n);
+    if (process.env.BENCH_CPU_PROF_DIR) {
+      // One profiled run per level, for finding where start-up goes (chrome://inspect or speedscope).
+      spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR, OURS, '--no-pager', 'list'], { env: clean });
+    }
     if (withCa) {
       results[`ours_${n}_with_node_extra_ca_certs_ms`] = measure(`ours with NODE_EXTRA_CA_CERTS, ${n} machines`, process.execPath, [OURS, '--no-pager', 'list'], { ...clean, NODE_EXTRA_CA_CERTS: withCa }, n);
     }

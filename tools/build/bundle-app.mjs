@@ -8,8 +8,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const app = process.argv[2];
-if (!app) {
-  console.error('usage: bundle-app.mjs <app>');
+// --cli: a command-line tool whose start-up is felt on every call. It is bundled as minified
+// CommonJS (bin/<app>.cjs): Node 20 loads a CommonJS file ~7 ms faster than the same code as an
+// ES module (no ESM loader, no module-graph linking), and minifying halves what V8 must scan.
+const cli = process.argv.includes('--cli');
+if (!app || process.argv.slice(3).some((a) => a !== '--cli')) {
+  console.error('usage: bundle-app.mjs <app> [--cli]');
   process.exit(2);
 }
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,21 +27,41 @@ const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const NATIVE = ['usocket', 'zeromq', 'node-pty'];
 const external = [...NATIVE, 'x11'];
 
+// In a CLI, node builtins that a dependency requires at load time but uses only on rare paths
+// are loaded on first use instead: dbus-next's handshake requires crypto (~3 ms) for the
+// DBUS_COOKIE_SHA1 mechanism, which a system bus over a unix socket never asks for.
+const LAZY_BUILTINS = /^(node:)?crypto$/;
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: LAZY_BUILTINS }, (args) =>
+      /node_modules[\\/]dbus-next[\\/]/.test(args.importer) ? { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:${args.path}'))[k] });`,
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, 'bin'), { recursive: true });
-const outfile = join(dist, 'bin', `${app}.mjs`);
+const binName = `${app}.${cli ? 'cjs' : 'mjs'}`;
+const outfile = join(dist, 'bin', binName);
 await build({
   entryPoints: [join(appDir, 'src', 'main.ts')],
   outfile,
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
+  format: cli ? 'cjs' : 'esm',
+  minify: cli,
+  plugins: cli ? [lazyBuiltins] : [],
   conditions: ['machined-source'],
   external,
   sourcemap: 'linked',
   logLevel: 'warning',
-  banner: {
+  banner: cli ? { js: '#!/usr/bin/env node' } : {
     js: [
       '#!/usr/bin/env node',
       // CommonJS dependencies bundled into ESM still call require() for node builtins.
@@ -58,7 +82,7 @@ const deployPkg = {
   version: appPkg.version,
   description: appPkg.description,
   type: 'module',
-  bin: { [app]: `bin/${app}.mjs` },
+  bin: { [app]: `bin/${binName}` },
   engines: { node: '>=20' },
   dependencies: runtimeDeps,
   ...(rootPkg.overrides?.usocket && runtimeDeps.usocket ? { overrides: { usocket: '$usocket' } } : {}),

@@ -10,15 +10,13 @@ import { findVerb } from './cli/verbs.js';
 import { helpText } from './cli/help.js';
 import { logLine, terminalInfo } from './output/terminal.js';
 import { pagerCommand, writeThroughPager } from './output/pager.js';
+import { writeAll } from './output/stdio.js';
 import type { BusClient } from './bus/bus-client.js';
 import type { Context } from './verbs/context.js';
 import { UPSTREAM, VERSION } from './version.js';
 
-function writeOut(s: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (s.length === 0) return resolve();
-    process.stdout.write(s, () => resolve());
-  });
+async function writeOut(s: string): Promise<void> {
+  writeAll(1, s);
 }
 
 // No error's stack is ever printed; not capturing them saves time when a hundred calls fail
@@ -66,10 +64,10 @@ async function main(argv: string[]): Promise<number> {
       // Keep stdout and stderr in the order upstream writes them (its stdout is line-buffered
       // on a terminal); with a pager, stdout goes there at the end anyway.
       if (!paged && out.length > 0) {
-        process.stdout.write(out);
+        writeAll(1, out);
         out = '';
       }
-      process.stderr.write(logLine(line, level, term));
+      writeAll(2, logLine(line, level, term));
     },
     usePager: () => {
       paged = term.isTty && !options.noPager && pagerCommand() !== undefined;
@@ -99,11 +97,11 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     if (e instanceof CliError) {
-      process.stderr.write(logLine(e.message, 'error', terminalInfo()));
+      writeAll(2, logLine(e.message, 'error', terminalInfo()));
       process.exit(e.exitCode);
     }
     // Not expected: still one line, with what went wrong, never the stack.
-    process.stderr.write(`machinectl: ${(e as Error)?.message ?? String(e)}\n`);
+    writeAll(2, `machinectl: ${(e as Error)?.message ?? String(e)}\n`);
     process.exit(1);
   },
 );

@@ -4,6 +4,8 @@
  * locale is UTF-8 (for "…" versus "..."), and the ANSI sequences it uses.
  */
 
+import { isatty } from 'node:tty';
+
 export interface TerminalInfo {
   /** stdout is a terminal. */
   isTty: boolean;
@@ -36,8 +38,9 @@ export function isLocaleUtf8(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 export function terminalInfo(env: NodeJS.ProcessEnv = process.env): TerminalInfo {
-  const isTty = process.stdout.isTTY === true;
-  const onTty = isTty && process.stderr.isTTY === true;
+  // isatty() rather than process.stdout.isTTY: touching process.stdout builds a stream (~5 ms).
+  const isTty = isatty(1);
+  const onTty = isTty && isatty(2);
   let columns = Number(env.COLUMNS);
   if (!Number.isInteger(columns) || columns <= 0) columns = isTty ? (process.stdout.columns ?? 80) : 80;
   const dumb = env.TERM === 'dumb';
@@ -63,7 +66,7 @@ export const ansiGrey = (t: TerminalInfo) => (t.colors256 ? '\x1b[0;38;5;245m' :
  * a terminal (which may be in raw mode).
  */
 export function logLine(line: string, level: 'error' | 'info', t: TerminalInfo): string {
-  const eol = process.stderr.isTTY ? '\r\n' : '\n';
+  const eol = isatty(2) ? '\r\n' : '\n';
   if (t.colors && level === 'error') return `${ANSI_HIGHLIGHT_RED}${line}${ANSI_NORMAL}${eol}`;
   return line + eol;
 }
