@@ -71,6 +71,13 @@ await build({
   },
 });
 chmodSync(outfile, 0o755);
+if (cli) {
+  // bin/<app>.mjs stays a valid entry for whoever runs or imports it by that name; it costs the
+  // ESM loader's few milliseconds, so the package's bin names the .cjs.
+  const shim = join(dist, 'bin', `${app}.mjs`);
+  writeFileSync(shim, `#!/usr/bin/env node\nimport { createRequire } from 'node:module';\ncreateRequire(import.meta.url)('./${binName}');\n`);
+  chmodSync(shim, 0o755);
+}
 
 const runtimeDeps = {};
 for (const name of NATIVE) {
