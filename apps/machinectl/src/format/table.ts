@@ -32,7 +32,10 @@ export interface TableOptions {
   cellHeightMax?: number;
   /** -l/--full: never shrink to the terminal. */
   full?: boolean;
-  /** Alignment (0 left … 100 right) of individual header cells. */
+  /**
+   * Alignment (0 left … 100 right) of individual header cells. Body cells inherit it, as in
+   * format-table.c, where a new cell takes its alignment from the cell above it.
+   */
   headerAlign?: Record<number, number>;
 }
 
@@ -89,10 +92,10 @@ export class Table {
     }
     for (const row of this.sortedRows()) {
       grid.push(
-        row.map((c) => ({
+        row.map((c, j) => ({
           text: this.formatCell(c),
           color: 'color' in c ? c.color : undefined,
-          align: 0,
+          align: this.opts.headerAlign?.[j] ?? 0,
           isEmpty: c.kind === 'empty',
         })),
       );
