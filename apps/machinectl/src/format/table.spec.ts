@@ -59,12 +59,12 @@ describe('Table (format-table.c port)', () => {
     expect(t.render({ ...tty(30), pagerActive: true }).split('\n')[1]).to.equal('a-rather-long-machine-name and an even longer description of it');
   });
 
-  it('formats sizes, booleans and timestamps; right-aligns a header cell on request', () => {
+  it('formats sizes, booleans and timestamps; right-aligns a column whose header cell asks for it', () => {
     const t = new Table({ columns: ['name', 'type', 'ro', 'usage', 'created', 'modified'], headerAlign: { 3: 100 } });
     t.add([str('foo'), str('directory'), { kind: 'boolean', value: false }, { kind: 'size', value: 1153434n }, { kind: 'timestamp', value: 0n }, { kind: 'timestamp', value: 0n }]);
     t.add([str('.hidden'), str('raw'), { kind: 'boolean', value: true }, { kind: 'size', value: 0xffff_ffff_ffff_ffffn }, { kind: 'timestamp', value: 0n }, { kind: 'timestamp', value: 0n }]);
     expect(t.render(pipe)).to.equal(
-      'NAME    TYPE      RO  USAGE CREATED MODIFIED\n.hidden raw       yes       -       -\nfoo     directory no  1.0M  -       -\n',
+      'NAME    TYPE      RO  USAGE CREATED MODIFIED\n.hidden raw       yes       -       -\nfoo     directory no   1.0M -       -\n',
     );
   });
 
