@@ -3,7 +3,7 @@
 // workspace libs it uses (from their sources), the native modules left external, a package.json
 // naming only those runtime dependencies, and the app's service files from apps/<app>/deploy.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,7 +18,11 @@ if (!app || process.argv.slice(3).some((a) => a !== '--cli')) {
 }
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const appDir = join(root, 'apps', app);
-const dist = join(appDir, 'dist');
+// Built beside dist and swapped in at the end, so a daemon or test using the previous build never
+// sees a half-written or missing dist while a build runs.
+const finalDist = join(appDir, 'dist');
+const dist = join(appDir, `.dist-build-${process.pid}`);
+process.on('exit', () => rmSync(dist, { recursive: true, force: true }));
 const appPkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
 const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
@@ -130,3 +134,8 @@ if (existsSync(nativeDir)) {
     }
   }
 }
+
+const old = join(appDir, `.dist-old-${process.pid}`);
+if (existsSync(finalDist)) renameSync(finalDist, old);
+renameSync(dist, finalDist);
+rmSync(old, { recursive: true, force: true });
