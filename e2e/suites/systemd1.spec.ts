@@ -5,10 +5,13 @@
  * jobs and errors, and nothing else pretends to be systemd.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { machineScopeUnitName, systemdUnitObjectPath } from '@machined/protocol';
 import {
   busyboxRootfs,
+  copyBusyboxRootfs,
   callManager,
   connectBus,
   createMachine,
@@ -20,6 +23,7 @@ import {
   startMachined,
   startPrivateBus,
   testMachineName,
+  trackPath,
   useStack,
   waitUntil,
 } from '../support/index.js';
@@ -140,15 +144,27 @@ describe('org.freedesktop.systemd1 slice', function () {
     await waitUntil(() => !existsSync(v1) && !existsSync(`/sys/fs/cgroup/unified/machine.slice/${unit}`), 'every cgroup of the VM to go');
   });
 
-  it('terminates a systemd-nspawn container gracefully through RequestStop', async () => {
+  it('terminates a systemd-nspawn container gracefully through RequestStop, sent to its nspawn alone', async () => {
     const name = testMachineName('graceful');
+    const bystander = testMachineName('bystander');
     const container = spawnNspawn({ name, rootfs: await busyboxRootfs(), busAddress: stack.bus.address, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
-    await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
+    // nspawn locks its directory: the second container needs its own copy.
+    const otherRoot = await copyBusyboxRootfs(trackPath(join(mkdtempSync(join(tmpdir(), 'systemd1-bystander-')), 'root')));
+    const other = spawnNspawn({ name: bystander, rootfs: otherRoot, busAddress: stack.bus.address, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
+    await waitUntil(async () => {
+      const names = await listMachineNames(stack.client);
+      return names.includes(name) && names.includes(bystander);
+    }, 'both nspawns to register', 30000);
     const term = await machinectl('terminate', name);
     expect(term.code, term.stderr).to.equal(0);
     await container.exited;
     expect(container.output().join('\n')).to.contain('Container termination requested. Exiting.');
     await waitUntil(async () => !(await listMachineNames(stack.client)).includes(name), 'the machine to go');
+    // RequestStop is unicast to the scope's Controller: the other nspawn never saw it.
+    expect(await listMachineNames(stack.client)).to.include(bystander);
+    expect(other.output().join('\n')).not.to.contain('Container termination requested');
+    expect((await machinectl('terminate', bystander)).code).to.equal(0);
+    await other.exited;
   });
 });
 

@@ -21,6 +21,12 @@ describe('config', () => {
     expect(cfg).to.deep.include({ stateDir: '/tmp/s', terminateTimeoutMs: 1500 });
   });
 
+  it('finds the C helpers beside the bundle unless told otherwise', () => {
+    expect((parseConfig([], {}) as { libexecDir: string }).libexecDir).to.match(/\/libexec\/$/);
+    expect(parseConfig(['--libexec-dir', '/opt/m/libexec'], { MACHINED_LIBEXEC_DIR: '/e' })).to.deep.include({ libexecDir: '/opt/m/libexec' });
+    expect(parseConfig([], { MACHINED_LIBEXEC_DIR: '/e' })).to.deep.include({ libexecDir: '/e' });
+  });
+
   it('refuses unknown flags and bad values with a message', () => {
     expect(() => parseConfig(['--bogus'], {})).to.throw(ConfigError, /bogus/);
     expect(() => parseConfig(['--terminate-timeout', 'soon'], {})).to.throw(ConfigError, /soon/);

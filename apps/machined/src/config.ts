@@ -1,4 +1,5 @@
 /** Command-line flags and environment of machined; every path has the real default. */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_POOL_PATH,
@@ -22,7 +23,20 @@ export interface Config {
   cgroupBackend: 'auto' | 'cgroupfs' | 'systemd';
   /** Serve the slice of org.freedesktop.systemd1 machine clients need where PID 1 is not systemd. */
   systemd1: 'auto' | 'off';
+  /** How StartUnit(systemd-nspawn@NAME.service) runs images: nspawn when on PATH, else the built-in launcher. */
+  launcher: 'auto' | 'systemd-nspawn' | 'builtin';
+  /** Network of started machines: nspawn's --network-veth (upstream's unit), --private-network, or the host's. */
+  machineNetwork: 'veth' | 'private' | 'host';
+  /** Where machinectl enable records the machines started at boot. */
+  enabledUnitsFile: string;
   logLevel: LogLevel;
+  /** Directory of machined's C helpers (machined-copy, machined-mount, ...). */
+  libexecDir: string;
+}
+
+/** dist/libexec beside the bundle dist/bin/machined.mjs, where the build puts the C helpers. */
+export function defaultLibexecDir(): string {
+  return fileURLToPath(new URL('../libexec/', import.meta.url));
 }
 
 export const USAGE = `machined [OPTIONS]
@@ -45,7 +59,15 @@ Options:
   --systemd1 MODE            auto: where PID 1 is not systemd and nobody owns
                              org.freedesktop.systemd1, answer the part of it that machine
                              clients use; off: never (default auto)
+  --launcher MODE            how machinectl start runs images: systemd-nspawn, builtin
+                             (unshare), or auto: systemd-nspawn when on PATH (default auto)
+  --machine-network MODE     network of started machines: veth (as systemd-nspawn@.service),
+                             private (loopback only) or host (default veth)
+  --enabled-units-file FILE  machines enabled for boot ($MACHINED_ENABLED_UNITS_FILE,
+                             default /var/lib/machined/enabled-units)
   --log-level LEVEL          debug, info, warning or error (default info)
+  --libexec-dir DIR          machined's helper programs ($MACHINED_LIBEXEC_DIR, default
+                             ../libexec beside the machined bundle)
   -h, --help                 show this help
   --version                  show the version`;
 
@@ -63,7 +85,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
         'terminate-timeout': { type: 'string' },
         'cgroup-backend': { type: 'string' },
         'log-level': { type: 'string' },
+        'libexec-dir': { type: 'string' },
         systemd1: { type: 'string' },
+        launcher: { type: 'string' },
+        'machine-network': { type: 'string' },
+        'enabled-units-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -83,6 +109,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
   if (!['auto', 'cgroupfs', 'systemd'].includes(backend)) throw new ConfigError(`--cgroup-backend: '${backend}' is not one of auto, cgroupfs, systemd`);
   const systemd1 = v.systemd1 ?? env.MACHINED_SYSTEMD1 ?? 'auto';
   if (!['auto', 'off'].includes(systemd1)) throw new ConfigError(`--systemd1: '${systemd1}' is not one of auto, off`);
+  const launcher = v.launcher ?? env.MACHINED_LAUNCHER ?? 'auto';
+  if (!['auto', 'systemd-nspawn', 'builtin'].includes(launcher)) throw new ConfigError(`--launcher: '${launcher}' is not one of auto, systemd-nspawn, builtin`);
+  const machineNetwork = v['machine-network'] ?? env.MACHINED_MACHINE_NETWORK ?? 'veth';
+  if (!['veth', 'private', 'host'].includes(machineNetwork)) throw new ConfigError(`--machine-network: '${machineNetwork}' is not one of veth, private, host`);
+  const enabledUnitsFile = v['enabled-units-file'] ?? env.MACHINED_ENABLED_UNITS_FILE ?? '/var/lib/machined/enabled-units';
+  if (!enabledUnitsFile.startsWith('/')) throw new ConfigError(`--enabled-units-file: '${enabledUnitsFile}' is not an absolute path`);
   const level = parseLogLevel(v['log-level'] ?? env.MACHINED_LOG_LEVEL);
 
   const poolPath = v['pool-path'] ?? env.MACHINED_POOL_PATH ?? DEFAULT_POOL_PATH;
@@ -101,7 +133,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     terminateTimeoutMs: Math.round(timeout * 1000),
     cgroupBackend: backend as Config['cgroupBackend'],
     systemd1: systemd1 as Config['systemd1'],
+    launcher: launcher as Config['launcher'],
+    machineNetwork: machineNetwork as Config['machineNetwork'],
+    enabledUnitsFile,
     logLevel: level,
+    libexecDir: v['libexec-dir'] ?? env.MACHINED_LIBEXEC_DIR ?? defaultLibexecDir(),
   };
 }
 

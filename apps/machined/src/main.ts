@@ -5,6 +5,8 @@
  */
 import { selectScopeBackend, systemdIsServiceManager } from '@machined/cgroup';
 import { Systemd1Service } from './systemd1/systemd1-service.js';
+import { adoptLeftoverUnits } from './launcher/leftovers.js';
+import { createLaunching } from './launcher/setup.js';
 import {
   DBUS_NAME_FLAG_DO_NOT_QUEUE,
   DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER,
@@ -57,7 +59,7 @@ async function main(): Promise<number> {
   if (restored > 0) log.info(`Restored ${restored} machine(s) from ${cfg.stateDir}.`);
 
   const authorizer = new Authorizer(bus, log);
-  const handlers = machineHandlers({ registry, authorizer });
+  const handlers = machineHandlers({ registry, authorizer, libexecDir: cfg.libexecDir });
   const pool = new ImagePool({ poolPath: cfg.poolPath, searchPath: cfg.imageSearchPath, runtimeDir: cfg.runtimeDir, log, machines: () => registry.list() });
   const images = imageHandlers({ pool, authorizer });
   const manager = managerInterface({ registry, authorizer, handlers, pool, imageHandlers: images });
@@ -66,7 +68,9 @@ async function main(): Promise<number> {
   const offerSystemd1 =
     cfg.systemd1 === 'auto' && !(await systemdIsServiceManager({ bus })) && !(await nameHasOwner(bus, SYSTEMD1_BUS_NAME));
   let server: ObjectServer | undefined;
-  const systemd1 = offerSystemd1 ? new Systemd1Service(registry, backend, authorizer, () => server!) : undefined;
+  // Starting pool images (machinectl start/enable) needs the systemd1 slice: clients ask systemd1.
+  const launching = offerSystemd1 ? createLaunching({ cfg, registry, backend, pool, log }) : undefined;
+  const systemd1 = offerSystemd1 ? new Systemd1Service(registry, backend, authorizer, () => server!, launching) : undefined;
   const tree = new CompositeTree([
     { root: MACHINE1_PATH, busName: MACHINE1_BUS_NAME, tree: new MachineTree(registry, manager, handlers, pool, images) },
     ...(systemd1 ? [{ root: SYSTEMD1_PATH, busName: SYSTEMD1_BUS_NAME, tree: systemd1 }] : []),
@@ -91,9 +95,11 @@ async function main(): Promise<number> {
     bus.disconnect();
     return 1;
   }
+  let ownsSystemd1 = false;
   if (systemd1) {
     if ((await bus.requestName(SYSTEMD1_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE)) === DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
       registry.setStopRequester((m) => systemd1.requestStop(m));
+      ownsSystemd1 = true;
       log.info(`Also serving the machine units of ${SYSTEMD1_BUS_NAME} (PID 1 is not systemd).`);
     } else {
       log.warning(`${SYSTEMD1_BUS_NAME} was taken by another process; not offering it.`);
@@ -103,10 +109,15 @@ async function main(): Promise<number> {
   await channel.start();
   await pool.start();
   registry.startLeaderPolling();
+  const leftoverWatches = ownsSystemd1 ? adoptLeftoverUnits(registry, backend, log) : [];
+  // Enabled machines start with machined: this works under every init system (see launcher/enablement.ts).
+  if (ownsSystemd1) systemd1!.startEnabled();
   await notifyReady(log);
   log.info(`Serving ${MACHINE1_BUS_NAME} on ${cfg.busAddress} with state in ${cfg.stateDir}.`);
 
   return serveUntilStopped(bus, log, async () => {
+    launching?.starter.close();
+    for (const stop of leftoverWatches) stop();
     await registry.close();
     await channel.close();
     await pool.close();

@@ -57,6 +57,24 @@ export function isBusError(e: unknown): e is BusError {
 
 const make = (name: string, message: string) => new BusError(name, message);
 
+const ERRNO_BUS_ERRORS: Record<string, string> = {
+  EPERM: ErrorNames.AccessDenied,
+  EACCES: ErrorNames.AccessDenied,
+  EINVAL: ErrorNames.InvalidArgs,
+  ESRCH: ErrorNames.UnixProcessIdUnknown,
+  ENOENT: ErrorNames.FileNotFound,
+  EEXIST: ErrorNames.FileExists,
+  ETIMEDOUT: ErrorNames.Timeout,
+  EIO: ErrorNames.IOError,
+  EOPNOTSUPP: ErrorNames.NotSupported,
+  ENOBUFS: ErrorNames.LimitsExceeded,
+};
+
+/** The D-Bus error name sd-bus gives a negative errno (e.g. 'EEXIST' → FileExists, 'ENOTDIR' → System.Error.ENOTDIR). */
+export function errnoBusErrorName(errnoName: string): string {
+  return ERRNO_BUS_ERRORS[errnoName] ?? `System.Error.${errnoName}`;
+}
+
 export const Errors = {
   noSuchMachine: (name: string) => make(ErrorNames.NoSuchMachine, `No machine '${name}' known`),
   noSuchImage: (name: string) => make(ErrorNames.NoSuchImage, `No image '${name}' known`),
@@ -98,7 +116,8 @@ export const Errors = {
   groupInHostRange: (gid: number) => make(ErrorNames.NoSuchGroupMapping, `Group ${gid} belongs to host GID range`),
   noUserMapping: (uid: number) => make(ErrorNames.NoSuchUserMapping, `No matching user mapping for ${uid}.`),
   noGroupMapping: (gid: number) => make(ErrorNames.NoSuchGroupMapping, `No matching group mapping for ${gid}.`),
-  hostMachineNotSupported: () => make(ErrorNames.NotSupported, 'Operation not supported for the host machine'),
+  // Upstream's method returns -EOPNOTSUPP: sd-bus names it NotSupported with strerror's text.
+  hostMachineNotSupported: () => make(ErrorNames.NotSupported, 'Operation not supported'),
   unknownMethod: (member: string, iface: string) =>
     make(ErrorNames.UnknownMethod, `Unknown method ${member} or interface ${iface}.`),
   unknownObject: (path: string) => make(ErrorNames.UnknownObject, `Unknown object '${path}'.`),
@@ -109,6 +128,8 @@ export const Errors = {
   noUnitForPid: (pid: number) => make(ErrorNames.NoUnitForPID, `PID ${pid} does not belong to any loaded unit.`),
   invalidJobMode: (mode: string) => make(ErrorNames.InvalidArgs, `Job mode ${mode} invalid.`),
   unitNotFound: (unit: string) => make(ErrorNames.NoSuchUnit, `Unit ${unit} not found.`),
+  /** EnableUnitFiles / DisableUnitFiles of a unit file machined's systemd1 does not have (install_error). */
+  noSuchUnitFile: (unit: string) => make(ErrorNames.NoSuchUnit, `Unit file ${unit} does not exist.`),
   unitPropertyNotSupported: (prop: string, unit: string) =>
     make(ErrorNames.NotSupported, `Property ${prop} cannot be set on ${unit} here: no such cgroup controller, or not a property machined's systemd1 manages`),
   jobFailed: (unit: string, result: string) => make(ErrorNames.JobFailed, `Start job for unit ${unit} failed with '${result}'`),
@@ -124,10 +145,44 @@ export const Errors = {
     make(ErrorNames.Busy, `Image '${name}' is in use by running machine '${machine}'.`),
   limitOutOfRange: () => make(ErrorNames.InvalidArgs, 'New limit out of range'),
   quotaOnlyOnBtrfs: () => make(ErrorNames.NotSupported, 'Quota is only supported on btrfs.'),
+  /** SetImageLimit with quota off: the ENOTCONN the kernel's qgroup ioctl gives upstream, said usefully. */
+  quotaNotEnabled: (name: string) =>
+    make(
+      errnoBusErrorName('ENOTCONN'),
+      `Quota is not enabled on the file system of image '${name}': set a pool limit first (machinectl set-limit SIZE) or run 'btrfs quota enable'.`,
+    ),
+  /** SetPoolLimit failing on btrfs (upstream: "Failed to adjust quota limit: %m"). */
+  quotaLimitFailed: (errnoName: string, detail: string) => make(errnoBusErrorName(errnoName), `Failed to adjust quota limit: ${detail}`),
   unknownCleanMode: (mode: string) => make(ErrorNames.InvalidArgs, `Unknown mode '${mode}'.`),
   imageMetadata: (detail: string) => make(ErrorNames.Failed, `Failed to read image metadata: ${detail}`),
   imageOperationFailed: (verb: string, name: string, detail: string) =>
     make(ErrorNames.Failed, `Failed to ${verb} image '${name}': ${detail}`),
+  // Copy and bind mount on running machines (machine-dbus.c).
+  tooManyCopies: () => make(ErrorNames.LimitsExceeded, 'Too many ongoing copies.'),
+  copyOnlyContainers: () => make(ErrorNames.NotSupported, 'Copying files is only supported on container machines.'),
+  bindOnlyContainers: () => make(ErrorNames.NotSupported, 'Bind mounting is only supported on container machines.'),
+  bindWithUserNamespace: () => make(ErrorNames.NotSupported, "Can't bind mount on container with user namespacing applied."),
+  /** Ours: the copy would write the host's own files (a machine's owner must not gain that). */
+  copyWithHostRoot: (name: string) =>
+    make(ErrorNames.NotSupported, `Machine ${name} shares the host's root directory and mounts; refusing to copy files into or out of it.`),
+  /** Ours: a mount there would land on the host itself (upstream fails for want of nspawn's propagation directory). */
+  bindIntoHostNamespace: (name: string) =>
+    make(ErrorNames.NotSupported, `Machine ${name} shares the host's mount namespace; refusing to bind mount into it.`),
+  invalidCopyFlags: (flags: bigint) => make(ErrorNames.InvalidArgs, `Invalid copy flags 0x${flags.toString(16)}: only 0x1 (replace) is defined`),
+  sourceNotAbsolute: () => make(ErrorNames.InvalidArgs, 'Source path must be absolute.'),
+  destinationNotAbsolute: () => make(ErrorNames.InvalidArgs, 'Destination path must be absolute.'),
+  sourceNotNormalized: () => make(ErrorNames.InvalidArgs, 'Source path must be absolute and normalized.'),
+  destinationNotNormalized: () => make(ErrorNames.InvalidArgs, 'Destination path must be absolute and normalized.'),
+  noFileName: (path: string) => make(ErrorNames.InvalidArgs, `Failed to extract file name of '${path}' path: it names no file`),
+  // PTY, login and shell on running machines (machine-dbus.c).
+  ptyOnlyContainers: (verb: 'pty' | 'login' | 'shell') =>
+    make(ErrorNames.NotSupported, `Opening a ${verb === 'pty' ? 'PTY' : verb} is only supported on container machines.`),
+  shellPathNotAbsolute: (path: string) => make(ErrorNames.InvalidArgs, `Specified path '${path}' is not absolute`),
+  invalidEnvironment: () => make(ErrorNames.InvalidArgs, 'Invalid environment assignments'),
+  invalidUserName: (user: string) => make(ErrorNames.InvalidArgs, `Invalid user name '${user}'`),
+  shellIntoRootUserNamespace: () => make(ErrorNames.AccessDenied, 'Only root may shell into the root user namespace'),
+  /** A failed system call, named as sd-bus names a plain errno (errno_to_bus_error_const). */
+  fromErrno: (errnoName: string, message: string) => make(errnoBusErrorName(errnoName), message),
   // org.freedesktop.import1 (importd.c).
   noSuchTransfer: (id: number) => make(ErrorNames.NoSuchTransfer, `No transfer by id ${id}`),
   transferInProgress: (what: string) => make(ErrorNames.TransferInProgress, `Transfer for ${what} already in progress.`),

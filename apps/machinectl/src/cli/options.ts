@@ -45,6 +45,8 @@ export interface Options {
   /** UINT_MAX (0xffffffff) for "all". */
   maxAddresses: number;
   now: boolean;
+  /** Ours, beyond upstream: `shell … COMMAND` exits with the command's exit status. */
+  wait: boolean;
 }
 
 export const MAX_ADDRESSES_ALL = 0xffffffff;
@@ -77,6 +79,8 @@ export const OPTION_SPECS: OptionSpec[] = [
   // Later than 252: -P NAME is --value --property=NAME (systemd 254), --now for enable/disable (253).
   { long: 'property-value', short: 'P', hasArg: true },
   { long: 'now', hasArg: false },
+  // Ours: shell waits for the command's exit status (see README).
+  { long: 'wait', hasArg: false },
 ];
 
 export type ParseOutcome =
@@ -105,6 +109,7 @@ export function defaultOptions(): Options {
     setenv: [],
     maxAddresses: 1,
     now: false,
+    wait: false,
   };
 }
 
@@ -223,6 +228,9 @@ export function parseCommandLine(argv: string[]): ParseOutcome {
         break;
       case 'now':
         o.now = true;
+        break;
+      case 'wait':
+        o.wait = true;
         break;
     }
   }

@@ -10,7 +10,7 @@ import { imageStatus, listImages } from '../verbs/images.js';
 import { statusMachines } from '../verbs/status.js';
 import { showMachineOrImage } from '../verbs/show.js';
 import { bindMount, copyFiles, killVerb, poweroffVerb, rebootVerb, terminateMachines } from '../verbs/machine-control.js';
-import { notYet } from '../verbs/not-yet.js';
+import { loginMachine, shellMachine } from '../verbs/shell.js';
 import { cleanImages, cloneImage, readOnlyImage, removeImages, renameImage, setLimit } from '../verbs/image-control.js';
 import { enableMachines, startMachines } from '../verbs/units.js';
 import { cancelTransfers, listTransfers } from '../verbs/transfers.js';
@@ -41,8 +41,8 @@ export const VERBS: VerbSpec[] = [
   v('poweroff', 2, ANY, (c) => poweroffVerb(c)),
   v('stop', 2, ANY, (c) => poweroffVerb(c)),
   v('kill', 2, ANY, (c) => killVerb(c)),
-  v('login', 0, 2, (c) => notYet(c)),
-  v('shell', 0, ANY, (c) => notYet(c)),
+  v('login', 0, 2, (c) => loginMachine(c)),
+  v('shell', 0, ANY, (c) => shellMachine(c)),
   v('bind', 3, 4, (c) => bindMount(c)),
   v('copy-to', 3, 4, (c) => copyFiles(c)),
   v('copy-from', 3, 4, (c) => copyFiles(c)),

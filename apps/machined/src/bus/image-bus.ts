@@ -61,7 +61,7 @@ export function imageHandlers({ pool, authorizer }: ImageBusDeps) {
     async SetLimit(ctx: CallContext, image: Image, limit: bigint): Promise<unknown[]> {
       if (!limitIsValid(limit)) throw Errors.limitOutOfRange();
       await manage(ctx, image, 'set_limit');
-      return pool.setLimit(image);
+      return pool.setLimit(image, limit);
     },
     async GetHostname(_ctx: CallContext, image: Image): Promise<unknown[]> {
       return [(await pool.metadata(image)).hostname];

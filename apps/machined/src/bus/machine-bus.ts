@@ -18,18 +18,25 @@ import { machineAddresses } from '../machine-info/addresses.js';
 import { machineOsRelease } from '../machine-info/os-release.js';
 import { machineUidShift } from '../machine-info/uid-shift.js';
 import { openMachineRootDirectory } from '../machine-info/root-directory.js';
+import { copyBindHandlers } from '../machine-ops/copy-bind-handlers.js';
+import { ptyHandlers } from '../machine-ops/pty-handlers.js';
+import { defaultLibexecDir } from '../config.js';
 
 export interface MachineBusDeps {
   registry: Registry;
   authorizer: Authorizer;
+  /** Where machined's C helpers are (Config.libexecDir); the bundle's dist/libexec when absent. */
+  libexecDir?: string;
 }
 
 /** Handlers taking the machine first; the Machine object and Manager's by-name methods share them. */
-export function machineHandlers({ registry, authorizer }: MachineBusDeps) {
+export function machineHandlers({ registry, authorizer, libexecDir = defaultLibexecDir() }: MachineBusDeps) {
   const manage = (ctx: CallContext, m: Machine, verb: string) =>
     authorizer.authorize(ctx, Machine1Actions.manageMachines, { machine: m.name, verb }, { ownerUid: m.uid });
 
   return {
+    ...copyBindHandlers({ authorizer, libexecDir }),
+    ...ptyHandlers({ authorizer, libexecDir }),
     async Terminate(ctx: CallContext, m: Machine): Promise<unknown[]> {
       await manage(ctx, m, 'terminate');
       await registry.terminate(m);
@@ -71,6 +78,14 @@ export function machineInterface(m: Machine, handlers: MachineHandlers): ServedI
       GetAddresses: (ctx) => handlers.GetAddresses(ctx, m),
       GetUIDShift: (ctx) => handlers.GetUIDShift(ctx, m),
       OpenRootDirectory: (ctx) => handlers.OpenRootDirectory(ctx, m),
+      CopyTo: (ctx, src: string, dest: string) => handlers.Copy(ctx, m, 'to', src, dest, 0n),
+      CopyFrom: (ctx, src: string, dest: string) => handlers.Copy(ctx, m, 'from', src, dest, 0n),
+      CopyToWithFlags: (ctx, src: string, dest: string, flags: bigint) => handlers.Copy(ctx, m, 'to', src, dest, flags),
+      CopyFromWithFlags: (ctx, src: string, dest: string, flags: bigint) => handlers.Copy(ctx, m, 'from', src, dest, flags),
+      BindMount: (ctx, src: string, dest: string, ro: boolean, mk: boolean) => handlers.BindMount(ctx, m, src, dest, ro, mk),
+      OpenPTY: (ctx) => handlers.OpenPTY(ctx, m),
+      OpenLogin: (ctx) => handlers.OpenLogin(ctx, m),
+      OpenShell: (ctx, user: string, path: string, args: string[], env: string[]) => handlers.OpenShell(ctx, m, user, path, args, env),
     },
     properties: {
       Name: () => m.name,

@@ -110,6 +110,18 @@ export function managerInterface({ registry, authorizer, handlers, pool, imageHa
       GetMachineAddresses: (ctx, name: string) => handlers.GetAddresses(ctx, registry.get(name)),
       GetMachineUIDShift: (ctx, name: string) => handlers.GetUIDShift(ctx, registry.get(name)),
       OpenMachineRootDirectory: (ctx, name: string) => handlers.OpenRootDirectory(ctx, registry.get(name)),
+      CopyToMachine: (ctx, name: string, src: string, dest: string) => handlers.Copy(ctx, registry.get(name), 'to', src, dest, 0n),
+      CopyFromMachine: (ctx, name: string, src: string, dest: string) => handlers.Copy(ctx, registry.get(name), 'from', src, dest, 0n),
+      CopyToMachineWithFlags: (ctx, name: string, src: string, dest: string, flags: bigint) =>
+        handlers.Copy(ctx, registry.get(name), 'to', src, dest, flags),
+      CopyFromMachineWithFlags: (ctx, name: string, src: string, dest: string, flags: bigint) =>
+        handlers.Copy(ctx, registry.get(name), 'from', src, dest, flags),
+      BindMountMachine: (ctx, name: string, src: string, dest: string, ro: boolean, mk: boolean) =>
+        handlers.BindMount(ctx, registry.get(name), src, dest, ro, mk),
+      OpenMachinePTY: (ctx, name: string) => handlers.OpenPTY(ctx, registry.get(name)),
+      OpenMachineLogin: (ctx, name: string) => handlers.OpenLogin(ctx, registry.get(name)),
+      OpenMachineShell: (ctx, name: string, user: string, path: string, args: string[], env: string[]) =>
+        handlers.OpenShell(ctx, registry.get(name), user, path, args, env),
       MapFromMachineUser: (_ctx, name: string, uid: number) => [mapFromMachine(registry.get(name), 'uid', uid)],
       MapFromMachineGroup: (_ctx, name: string, gid: number) => [mapFromMachine(registry.get(name), 'gid', gid)],
       MapToMachineUser: (_ctx, uid: number) => {
@@ -147,7 +159,7 @@ export function managerInterface({ registry, authorizer, handlers, pool, imageHa
       async SetPoolLimit(ctx, limit: bigint) {
         if (!limitIsValid(limit)) throw Errors.limitOutOfRange();
         await authorizer.authorize(ctx, Machine1Actions.manageMachines, { verb: 'set_pool_limit' });
-        return pool.setPoolLimit();
+        return pool.setPoolLimit(limit);
       },
       async CleanPool(ctx, mode: string) {
         if (mode !== 'hidden' && mode !== 'all') throw Errors.unknownCleanMode(mode);

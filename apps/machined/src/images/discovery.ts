@@ -1,18 +1,22 @@
 /**
- * Finding the images of the search path as upstream's image_discover does: every directory,
- * `NAME.raw` regular file and block device (symlinks followed, so trees and devices may be linked
+ * Finding the images of the search path as upstream's image_discover does: every directory (a
+ * btrfs subvolume as type `subvolume`, with its read-only flag and quota figures), `NAME.raw`
+ * regular file and block device (symlinks followed, so trees and devices may be linked
  * in), the first directory of the search path winning a name clash, `.host` standing for `/`.
  * Hidden images (a leading dot) are listed: machinectl hides them unless --all.
  */
 import { promises as fs, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HOST_MACHINE_NAME, imageNameIsValid, type Logger } from '@machined/protocol';
+import { BTRFS_SUBVOL_ROOT_INO, isBtrfs, readQgroups, subtreeQuota, subvolumeFacts, type Qgroup } from './btrfs.js';
 import { immutablePaths } from './file-attributes.js';
 import { isOwnTemporary, UNKNOWN, type Image } from './image.js';
 
-const BTRFS_SUPER_MAGIC = 0x9123683e;
-/** The inode number of every btrfs subvolume's root. */
-const BTRFS_SUBVOL_ROOT_INO = 256n;
+/**
+ * The quota groups of the file systems a scan meets, read once per directory (one `btrfs qgroup
+ * show` covers every image beside each other); null where quota is off.
+ */
+export type QgroupCache = Map<string, Promise<Map<string, Qgroup> | null>>;
 
 /** Upstream's search path for machine images, in order of precedence; the pool replaces /var/lib/machines. */
 export function defaultSearchPath(poolPath: string): string[] {
@@ -34,14 +38,6 @@ async function isReadOnlyFs(path: string): Promise<boolean> {
   }
 }
 
-export async function isBtrfs(path: string): Promise<boolean> {
-  try {
-    return (await fs.statfs(path)).type === BTRFS_SUPER_MAGIC;
-  } catch {
-    return false;
-  }
-}
-
 async function blockDeviceFacts(st: BigIntStats): Promise<{ size: bigint; readOnly: boolean }> {
   const major = st.rdev >> 8n & 0xfffn;
   const minor = (st.rdev & 0xffn) | ((st.rdev >> 12n) & 0xfff00n);
@@ -52,7 +48,7 @@ async function blockDeviceFacts(st: BigIntStats): Promise<{ size: bigint; readOn
 }
 
 /** The image at path (following symlinks) named name, or null if it is not one we know. */
-export async function makeImage(name: string, path: string, st?: BigIntStats): Promise<Image | null> {
+export async function makeImage(name: string, path: string, st?: BigIntStats, qgroups: QgroupCache = new Map()): Promise<Image | null> {
   try {
     st ??= await fs.stat(path, { bigint: true });
   } catch {
@@ -62,14 +58,14 @@ export async function makeImage(name: string, path: string, st?: BigIntStats): P
   const readOnly = vendor || (await isReadOnlyFs(path));
   const base = { name, path, vendor, usage: UNKNOWN, usageExclusive: UNKNOWN, limit: UNKNOWN, limitExclusive: UNKNOWN };
   if (st.isDirectory()) {
-    const subvolume = st.ino === BTRFS_SUBVOL_ROOT_INO && (await isBtrfs(path));
+    if (st.ino === BTRFS_SUBVOL_ROOT_INO && (await isBtrfs(path))) return makeSubvolumeImage(base, path, st, readOnly, qgroups);
     return {
       ...base,
-      type: subvolume ? 'subvolume' : 'directory',
+      type: 'directory',
       readOnly,
       crtime: usec(st.birthtimeNs),
       // As upstream: a directory's own mtime says nothing about changes in the tree below it.
-      mtime: subvolume ? usec(st.ctimeNs) : 0n,
+      mtime: 0n,
     };
   }
   if (st.isFile() && path.endsWith('.raw')) {
@@ -99,6 +95,44 @@ export async function makeImage(name: string, path: string, st?: BigIntStats): P
     };
   }
   return null;
+}
+
+/**
+ * A btrfs subvolume, as upstream's image_make: read-only when the subvolume is, created when the
+ * subvolume was (a snapshot's own time), and usage and limits from its subtree quota group when
+ * quota is enabled (else unknown).
+ */
+async function makeSubvolumeImage(
+  base: Omit<Image, 'type' | 'readOnly' | 'crtime' | 'mtime'>,
+  path: string,
+  st: BigIntStats,
+  readOnly: boolean,
+  qgroups: QgroupCache,
+): Promise<Image> {
+  const image: Image = { ...base, type: 'subvolume', readOnly, crtime: usec(st.birthtimeNs), mtime: usec(st.ctimeNs) };
+  try {
+    const facts = await subvolumeFacts(path);
+    image.readOnly ||= facts.readOnly;
+    if (facts.crtime !== 0n) image.crtime = facts.crtime;
+    // Keyed by the real parent directory: links in one directory may lead to different file systems.
+    const dir = dirname(await fs.realpath(path));
+    let groups = qgroups.get(dir);
+    if (!groups) {
+      groups = readQgroups(path).catch(() => null);
+      qgroups.set(dir, groups);
+    }
+    const table = await groups;
+    const quota = table ? subtreeQuota(table, facts.id) : null;
+    if (quota) {
+      image.usage = quota.referenced;
+      image.usageExclusive = quota.exclusive;
+      image.limit = quota.maxReferenced;
+      image.limitExclusive = quota.maxExclusive;
+    }
+  } catch {
+    // Without btrfs-progs (or on a subvolume it cannot read) the image is still listed, figures unknown.
+  }
+  return image;
 }
 
 /** The image name a directory entry stands for, given what it is; null for anything else. */
@@ -134,6 +168,7 @@ export interface DiscoveryResult {
 
 export async function discoverImages(searchPath: string[], log: Logger): Promise<DiscoveryResult> {
   const images = new Map<string, Image>();
+  const qgroups: QgroupCache = new Map();
   const present: string[] = [];
   for (const dir of searchPath) {
     let entries: string[];
@@ -156,7 +191,7 @@ export async function discoverImages(searchPath: string[], log: Logger): Promise
       }
       const name = imageNameOf(entry, st);
       if (name === null || images.has(name)) continue;
-      const image = await makeImage(name, path, st);
+      const image = await makeImage(name, path, st, qgroups);
       if (image) images.set(name, image);
     }
   }

@@ -3,6 +3,8 @@
  * instant: a clone is made under a hidden temporary name (`.#clone-…`, never listed) and renamed
  * into place when complete; a directory to remove is first renamed to `.#remove-…` (it leaves
  * the listing at once) and then deleted. Temporaries a crash left behind are removed at start.
+ * On btrfs, subvolumes are handled as upstream does (btrfs.ts): clones into a btrfs pool are
+ * subvolumes (snapshots when the source is one), deletes go through `btrfs subvolume delete`.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,8 +12,21 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Errors, isBusError, type Logger } from '@machined/protocol';
+import {
+  autoQgroup,
+  btrfsToolPresent,
+  createSubvolume,
+  isBtrfs,
+  isSubvolume,
+  quotaOf,
+  readQgroups,
+  removeTreeWithSubvolumes,
+  setSubtreeLimit,
+  setSubvolumeReadOnly,
+  snapshotRecursive,
+} from './btrfs.js';
 import { setImmutable } from './file-attributes.js';
-import { CLONE_PREFIX, isOwnTemporary, REMOVE_PREFIX, type Image } from './image.js';
+import { CLONE_PREFIX, isOwnTemporary, REMOVE_PREFIX, UNKNOWN, type Image } from './image.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -36,6 +51,19 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+const rmrf = (p: string) => run('rm', ['-rf', '--one-file-system', '--', p]);
+
+/**
+ * Deletes a directory tree. On btrfs the subvolumes in it go first (rm cannot delete a subvolume
+ * that holds another, nor anything in a read-only one), as upstream's rm_rf with REMOVE_SUBVOLUME.
+ */
+async function removeTree(p: string): Promise<void> {
+  // A symlink to a tree (an image linked into the pool) goes alone, its target stays.
+  if ((await fs.lstat(p)).isSymbolicLink()) await fs.unlink(p);
+  else if ((await isBtrfs(p)) && (await btrfsToolPresent())) await removeTreeWithSubvolumes(p, rmrf);
+  else await rmrf(p);
+}
+
 /** The file name an image of this type and name has in a search directory. */
 export function imageFileName(type: Image['type'], name: string): string {
   return type === 'raw' ? `${name}.raw` : name;
@@ -53,7 +81,7 @@ export async function removeImageFiles(image: Image): Promise<void> {
     await fs.rename(image.path, doomed).catch((e) => {
       throw fail(e);
     });
-    await run('rm', ['-rf', '--one-file-system', '--', doomed]).catch((e) => {
+    await removeTree(doomed).catch((e) => {
       throw fail(e);
     });
   } else if (image.type === 'block' && image.path.startsWith('/dev/')) {
@@ -84,6 +112,9 @@ export async function cloneImageFiles(image: Image, poolPath: string, newName: s
   const target = join(poolPath, fileName);
   if (await exists(target)) throw Errors.imageExists(newName);
   const temp = join(poolPath, tempName(CLONE_PREFIX, fileName));
+  if ((image.type === 'directory' || image.type === 'subvolume') && (await isBtrfs(poolPath)) && (await btrfsToolPresent())) {
+    return cloneIntoSubvolume(image, temp, target, newName, readOnly);
+  }
   try {
     const args = ['-a', '--reflink=auto'];
     if (image.type === 'raw' || image.type === 'block') args.push('--sparse=always');
@@ -105,9 +136,58 @@ export async function cloneImageFiles(image: Image, poolPath: string, newName: s
   }
 }
 
+/**
+ * A clone into a btrfs pool is always a subvolume, as upstream's btrfs_subvol_snapshot with
+ * FALLBACK_COPY: a (recursive) snapshot of a subvolume, or a new subvolume with the tree copied in
+ * (reflinked) for a plain directory or a subvolume of another file system. A read-only clone gets
+ * the subvolume's read-only flag. Afterwards, as upstream, the clone gets its own subtree quota
+ * group (when quota is on), with the source's limit if it had one.
+ */
+async function cloneIntoSubvolume(image: Image, temp: string, target: string, newName: string, readOnly: boolean): Promise<void> {
+  try {
+    const source = await fs.realpath(image.path);
+    let snapshotted = false;
+    if (await isSubvolume(source)) {
+      try {
+        await snapshotRecursive(source, temp, readOnly);
+        snapshotted = true;
+      } catch (e) {
+        // A subvolume of another btrfs file system cannot be snapshotted here: copied instead.
+        if ((e as { errno?: string }).errno !== 'EXDEV') throw e;
+        if (await exists(temp)) await removeTree(temp);
+      }
+    }
+    if (!snapshotted) {
+      await createSubvolume(temp);
+      // `SRC/.` into the new subvolume: the top directory's owner, mode, xattrs and times too.
+      await run('cp', ['-a', '--reflink=auto', '--', `${source}/.`, `${temp}/`]);
+      if (readOnly) await setSubvolumeReadOnly(temp, true);
+    }
+    if (await exists(target)) throw Errors.imageExists(newName);
+    await fs.rename(temp, target);
+  } catch (e) {
+    await removeTree(temp).catch(() => {});
+    if (isBusError(e)) throw e;
+    throw Errors.imageOperationFailed('clone', image.name, (e as Error).message);
+  }
+  await inheritQuota(image, target).catch(() => {});
+}
+
+/** Subtree qgroup for a new subvolume, with the limit of the source's (BTRFS_SNAPSHOT_QUOTA). */
+async function inheritQuota(image: Image, target: string): Promise<void> {
+  const groups = await readQgroups(target);
+  if (!groups) return; // Quota is off: never switched on behind the user's back (systemd#18421).
+  await autoQgroup(target);
+  const limit = image.type === 'subvolume' ? (await quotaOf(image.path))?.maxReferenced : undefined;
+  if (limit !== undefined && limit !== UNKNOWN) await setSubtreeLimit(target, limit);
+}
+
 export async function markImageFilesReadOnly(image: Image, readOnly: boolean): Promise<void> {
   try {
-    if (image.type === 'directory') {
+    if (image.type === 'subvolume') {
+      // As upstream: the flag of the image's top subvolume only (nested ones keep theirs).
+      await setSubvolumeReadOnly(await fs.realpath(image.path), readOnly);
+    } else if (image.type === 'directory') {
       // As upstream: the immutable flag on the top directory; the tree's modes belong to the container.
       await setImmutable(await fs.realpath(image.path), readOnly);
     } else if (image.type === 'raw') {
@@ -135,6 +215,6 @@ export async function removeStaleTemporaries(dir: string, log: Logger): Promise<
     const p = join(dir, e);
     log.info(`Removing ${basename(p)}, left over from an interrupted operation, from ${dir}.`);
     await setImmutable(p, false).catch(() => {});
-    await run('rm', ['-rf', '--one-file-system', '--', p]).catch((err: Error) => log.warning(`Cannot remove ${p}: ${err.message}`));
+    await removeTree(p).catch((err: Error) => log.warning(`Cannot remove ${p}: ${err.message}`));
   }
 }

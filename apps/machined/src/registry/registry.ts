@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { ScopeBackend, UnitLocation } from '@machined/cgroup';
 import {
+  BusError,
   Errors,
   isBusError,
   machineScopeUnitName,
@@ -143,7 +144,10 @@ export class Registry extends EventEmitter<RegistryEvents> {
     if (m.ownsScope && m.location) this.stopper.stop(m.location, { kill: false, removeWhenEmpty: true });
   }
 
-  /** SIGTERM to every process, SIGKILL after the timeout; the machine goes when they are gone. */
+  /**
+   * Under systemd: StopUnit, as upstream. Otherwise SIGTERM to every process (or RequestStop to
+   * its controller), SIGKILL after the timeout. The machine goes when its processes are gone.
+   */
   async terminate(m: Machine): Promise<void> {
     if (m.isHost) throw Errors.hostMachineNotSupported();
     if (m.state !== 'closing') {
@@ -151,7 +155,14 @@ export class Registry extends EventEmitter<RegistryEvents> {
       this.emit('changed', m);
     }
     this.opts.log.info(`Terminating machine ${m.name}.`);
-    if (m.location) {
+    if (m.location && this.opts.backend.kind === 'systemd') {
+      // As upstream's machine_stop: StopUnit on the machine's unit, whoever made it. systemd then
+      // stops it its own way: RequestStop to a scope's Controller (systemd-nspawn stops its
+      // container gracefully), SIGTERM, SIGKILL after the unit's timeout; watchEmpty removes the
+      // machine. Signalling the processes ourselves instead would miss the supervisor, which sits
+      // outside the scope, and leave a container whose init ignores SIGTERM running.
+      await this.opts.backend.remove(m.location);
+    } else if (m.location) {
       const requested = this.stopRequester?.(m) ?? false;
       this.stopper.stop(m.location, { kill: true, removeWhenEmpty: m.ownsScope, graceful: requested });
     } else {
@@ -219,6 +230,10 @@ export class Registry extends EventEmitter<RegistryEvents> {
       });
     } catch (e) {
       if (isBusError(e)) throw e;
+      // systemd's own refusal (an unknown scope property, JobFailed): passed on as it came, as
+      // upstream does, so the caller sees what systemd said.
+      const fromSystemd = e as { type?: unknown; text?: unknown };
+      if (typeof fromSystemd.type === 'string' && typeof fromSystemd.text === 'string') throw new BusError(fromSystemd.type, fromSystemd.text);
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ESRCH' || !processAlive(req.leader)) throw Errors.leaderNotFound(req.leader);
       throw Errors.failed(`Failed to create scope ${unit}: ${err.message}`);

@@ -72,10 +72,16 @@ export class ObjectServer {
     bus.addMethodHandler((msg: Msg) => this.onMessage(msg));
   }
 
-  emitSignal(path: string, spec: InterfaceSpec, member: string, body: unknown[]): void {
+  /**
+   * Broadcasts a signal, or sends it to one peer only when destination is given (a unicast
+   * signal, as systemd sends RequestStop to a scope's Controller alone).
+   */
+  emitSignal(path: string, spec: InterfaceSpec, member: string, body: unknown[], destination?: string): void {
     const sig = spec.signals.find((s) => s.name === member);
     if (!sig) throw new Error(`${spec.name} has no signal ${member}`);
-    this.bus.send(Message.newSignal(path, spec.name, member, signatureOf(sig.args), body));
+    const msg = Message.newSignal(path, spec.name, member, signatureOf(sig.args), body);
+    if (destination) msg.destination = destination;
+    this.bus.send(msg);
   }
 
   /** Returns true for every call it takes, so dbus-next never answers one itself. */
