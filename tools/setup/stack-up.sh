@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Brings the stack up for development: dependencies, a fresh build of machined and importd, a system
-# bus (the host's if it has one, else a private dbus-daemon), then machined in the foreground (and
-# importd beside it) until Ctrl-C.
+# Brings the stack up for development: dependencies, a fresh build of machined, importd and
+# nss-helper, a system bus (the host's if it has one, else a private dbus-daemon), then machined in
+# the foreground (and importd and nss-helper beside it) until Ctrl-C.
 # When it starts a private bus it prints, on stdout,
 #   export DBUS_SYSTEM_BUS_ADDRESS=unix:path=…
 # for other shells (machinectl, busctl) to use; everything else goes to stderr.
@@ -16,13 +16,19 @@ cd "$repo"
 npx nx run machined:build --outputStyle=static >&2
 npx nx run importd:build --outputStyle=static >&2
 npx nx run machinectl:build --outputStyle=static >&2
+npx nx run nss-helper:build --outputStyle=static >&2
 
 bus_pid=
 bus_dir=
 machined_pid=
 importd_pid=
+nss_helper_pid=
 cleanup() {
   trap - EXIT INT TERM
+  if [[ -n $nss_helper_pid ]] && kill -0 "$nss_helper_pid" 2>/dev/null; then
+    kill -TERM "$nss_helper_pid" 2>/dev/null || true
+    wait "$nss_helper_pid" 2>/dev/null || true
+  fi
   if [[ -n $importd_pid ]] && kill -0 "$importd_pid" 2>/dev/null; then
     kill -TERM "$importd_pid" 2>/dev/null || true
     wait "$importd_pid" 2>/dev/null || true
@@ -91,6 +97,20 @@ machined_pid=$!
 echo "stack-up: starting importd" >&2
 node apps/importd/dist/bin/importd.mjs --bus-address "$address" &
 importd_pid=$!
+# Follows machined's channel (its --runtime-dir, if given above); resolves container names for
+# programs run with LD_LIBRARY_PATH=apps/nss-helper/dist/lib and "getent -s hosts:machines" (README).
+helper_args=()
+prev=
+for arg in "$@"; do
+  case $arg in
+    --runtime-dir=*) helper_args=("$arg") ;;
+    *) [[ $prev == --runtime-dir ]] && helper_args=(--runtime-dir "$arg") ;;
+  esac
+  prev=$arg
+done
+echo "stack-up: starting nss-helper (host look-ups on /run/machined-nss/hosts.sock)" >&2
+node apps/nss-helper/dist/bin/nss-helper.mjs "${helper_args[@]}" &
+nss_helper_pid=$!
 status=0
 wait "$machined_pid" || status=$?
 machined_pid=
