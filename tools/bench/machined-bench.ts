@@ -10,7 +10,10 @@
  *
  * usage: node --import tsx tools/bench/machined-bench.ts   (or tools/bench/run.sh)
  * environment: BENCH_N (500), BENCH_FILL (1000), BENCH_IN_FLIGHT (16), BENCH_LIST_CALLS (200),
- * BENCH_REF_RUNS (20), BENCH_MACHINECTL_RUNS (5), MACHINED_ENTRY (the built bundle).
+ * BENCH_REF_RUNS (20), BENCH_MACHINECTL_RUNS (5), MACHINED_ENTRY (the built bundle),
+ * BENCH_TARGET (private: a bus and machined of our own; system: whatever owns
+ * org.freedesktop.machine1 on the system bus, e.g. inside tools/systemd-host's container, under
+ * systemd — see tools/bench/systemd-host-bench.sh).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,6 +44,16 @@ const IN_FLIGHT = envInt('BENCH_IN_FLIGHT', 16);
 const LIST_CALLS = envInt('BENCH_LIST_CALLS', 200);
 const REF_RUNS = envInt('BENCH_REF_RUNS', 20);
 const MACHINECTL_RUNS = envInt('BENCH_MACHINECTL_RUNS', 5);
+/**
+ * system: measure the machine1 service already on the system bus (started by systemd or bus
+ * activation; ours or systemd-machined) instead of starting a private bus and machined. Phases
+ * that only make sense for our own process (SIGTERM exit, state directory) are left out there.
+ */
+const TARGET = process.env.BENCH_TARGET ?? 'private';
+if (TARGET !== 'private' && TARGET !== 'system') throw new Error(`BENCH_TARGET=${TARGET}: expected private or system`);
+const EXTERNAL = TARGET === 'system';
+/** Where the machine1 service keeps its state files (NAME, unit:UNIT). */
+const stateDir = () => (EXTERNAL ? '/run/systemd/machines' : join(state.tmp, 'state'));
 const LIST_LEVELS = [10, 100, FILL].filter((n, i, a) => n <= FILL && a.indexOf(n) === i);
 const TERMINATE_N = Math.min(N, FILL - 1);
 
@@ -77,6 +90,11 @@ const CGROUP_MOUNTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd', '/sys
 const UNIFIED = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => existsSync(join(m, 'cgroup.controllers')));
 /** A slice of our own for the RegisterMachine-in-an-existing-unit variant. */
 const OWN_SLICE = `${PREFIX}.slice`;
+/** The unit each leader sits in for that variant: a cgroup we make, or (system) a transient scope. */
+const OWN_UNIT_SUFFIX = process.env.BENCH_TARGET === 'system' ? '.scope' : '.service';
+const SYSTEMD1 = 'org.freedesktop.systemd1';
+const SYSTEMD1_PATH = '/org/freedesktop/systemd1';
+const SYSTEMD1_MANAGER = 'org.freedesktop.systemd1.Manager';
 
 // ───────────────────────────── small helpers ─────────────────────────────
 
@@ -330,6 +348,10 @@ function busConfig(socket: string): string {
 }
 
 async function startBus(): Promise<void> {
+  if (EXTERNAL) {
+    state.busAddress = process.env.DBUS_SYSTEM_BUS_ADDRESS ?? 'unix:path=/run/dbus/system_bus_socket';
+    return;
+  }
   const socket = join(state.tmp, 'bus.sock');
   const conf = join(state.tmp, 'bus.conf');
   writeFileSync(conf, busConfig(socket));
@@ -373,6 +395,17 @@ async function call(bus: MessageBus, member: string, signature = '', body: unkno
   const msg = new dbus.Message({ destination: dest, path, interface: iface, member, signature, body });
   const reply = await withTimeout(bus.call(msg), CALL_TIMEOUT_MS, `${iface}.${member}`);
   return reply?.body ?? [];
+}
+
+/** BENCH_TARGET=system: activate the system bus's machine1 service; its PID for the figures. */
+async function attachSystemMachined(): Promise<number> {
+  const bus = state.client!;
+  await call(bus, 'StartServiceByName', 'su', [M1, 0], DBUS_NAME, DBUS_PATH, DBUS_NAME);
+  const [pid] = await call(bus, 'GetConnectionUnixProcessID', 's', [M1], DBUS_NAME, DBUS_PATH, DBUS_NAME);
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  log(`system bus: ${M1} is PID ${pid} (${comm})`);
+  (results.run as Record<string, unknown>).machined_entry = `system bus: PID ${pid} (${comm})`;
+  return Number(pid);
 }
 
 async function startMachined(): Promise<void> {
@@ -627,7 +660,7 @@ async function waitScopesGone(names: string[], what: string): Promise<number> {
 function stateFilesLeft(gone: string[]): string[] {
   const set = new Set(gone.flatMap((n) => [n, `unit:${scopeUnit(n)}`, `unit:${n}.service`]));
   try {
-    return readdirSync(join(state.tmp, 'state')).filter((f) => set.has(f));
+    return readdirSync(stateDir()).filter((f) => set.has(f));
   } catch {
     return [];
   }
@@ -673,9 +706,11 @@ async function register(bus: MessageBus, method: 'CreateMachine' | 'RegisterMach
   const [name, pid] = pairs[pairs.length - 1]!;
   const cg = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
   const inUnit = method === 'RegisterMachine' && cg.includes(`/${OWN_SLICE}/`);
-  const want = inUnit ? `/${OWN_SLICE}/${name}.service` : `/machine.slice/${scopeUnit(name)}`;
+  const want = inUnit ? `/${OWN_SLICE}/${name}${OWN_UNIT_SUFFIX}` : `/machine.slice/${scopeUnit(name)}`;
   // We pre-place leaders in cgroup2 only; scopes machined makes are in name=systemd too.
-  const lines = cg.split('\n').filter((l) => (inUnit ? /^0::/ : /^0::|name=systemd/).test(l));
+  // (Only where name=systemd is mounted: inside a unified container /proc still lists the host's.)
+  const v1 = CGROUP_MOUNTS.includes('/sys/fs/cgroup/systemd');
+  const lines = cg.split('\n').filter((l) => (inUnit || !v1 ? /^0::/ : /^0::|name=systemd/).test(l));
   if (!lines.length || lines.some((l) => !l.endsWith(want))) fail(`${method}: leader ${pid} of ${name} is not in ${want}: ${lines.join(' ; ')}`);
   return { n: pairs.length, in_flight: inFlight, elapsed_s: round(elapsed, 3), machines_per_s: round(pairs.length / elapsed), call_latency: stats(lat), errors };
 }
@@ -822,7 +857,7 @@ const BUSCTL_LIST = () => busctl('call', M1, M1_PATH, MANAGER, 'ListMachines');
 const results: Record<string, unknown> = {};
 
 async function main(): Promise<void> {
-  if (!existsSync(MACHINED_ENTRY)) throw new Error(`${MACHINED_ENTRY} missing: build machined first (tools/bench/run.sh does)`);
+  if (!EXTERNAL && !existsSync(MACHINED_ENTRY)) throw new Error(`${MACHINED_ENTRY} missing: build machined first (tools/bench/run.sh does)`);
   if (!UNIFIED) throw new Error('no cgroup2 mount found under /sys/fs/cgroup');
   if (process.getuid?.() !== 0) throw new Error('must run as root (machined creates cgroups)');
   for (const m of CGROUP_MOUNTS) state.machineSliceExisted.set(m, existsSync(join(m, 'machine.slice')));
@@ -842,6 +877,7 @@ async function main(): Promise<void> {
       in_flight: IN_FLIGHT,
       list_calls: LIST_CALLS,
       machined_entry: MACHINED_ENTRY,
+      target: TARGET,
     },
   });
 
@@ -855,8 +891,12 @@ async function main(): Promise<void> {
   // Process start of busctl alone, against the bus driver: what every busctl figure below includes.
   results.busctl_baseline_getid = await timeCommand(busctl('call', DBUS_NAME, DBUS_PATH, DBUS_NAME, 'GetId'), REF_RUNS, 2);
 
-  await startMachined();
-  const mpid = state.machined!.pid!;
+  let mpid: number;
+  if (EXTERNAL) mpid = await attachSystemMachined();
+  else {
+    await startMachined();
+    mpid = state.machined!.pid!;
+  }
   await sleep(300);
   const rss: Record<string, ProcFigures> = { idle: procStatus(mpid) };
   results.rss = rss;
@@ -888,7 +928,10 @@ async function main(): Promise<void> {
     removals.after_create_parallel = await killAndSettle(bus, sig, pairs, 'removal after leader exit (create parallel)');
   }
   // 2a. RegisterMachine, IN_FLIGHT at once, leaders in no unit (machined makes a scope, as for Create).
-  {
+  //     Under systemd, upstream refuses a leader in no unit ("Failed to determine unit of process"),
+  //     and the benchmark's leaders there are outside the container's cgroup tree: left out.
+  if (EXTERNAL) notes.push('register_parallel (leaders in no unit) not measured with BENCH_TARGET=system');
+  else {
     const pids = await spawnLeaders(N);
     const pairs = names('r', N).map((n, i) => [n, pids[i]!] as [string, number]);
     log(`RegisterMachine × ${N}, ${IN_FLIGHT} in flight (leaders in the root cgroup)`);
@@ -901,25 +944,46 @@ async function main(): Promise<void> {
     const pids = await spawnLeaders(N);
     const pairs = names('u', N).map((n, i) => [n, pids[i]!] as [string, number]);
     const units: string[] = [];
-    await mkdir(join(UNIFIED, OWN_SLICE));
-    for (const [n, pid] of pairs) {
-      const dir = join(UNIFIED, OWN_SLICE, `${n}.service`);
-      await mkdir(dir);
-      await writeFile(join(dir, 'cgroup.procs'), String(pid));
-      units.push(dir);
+    if (EXTERNAL) {
+      // Under systemd the unit must be systemd's: a transient scope per leader, as systemd-run --scope.
+      await pool(pairs, IN_FLIGHT, ([n, pid]) =>
+        call(bus, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [`${n}${OWN_UNIT_SUFFIX}`, 'fail', [
+          ['PIDs', new dbus.Variant('au', [pid])],
+          ['Slice', new dbus.Variant('s', OWN_SLICE)],
+          ['CollectMode', new dbus.Variant('s', 'inactive-or-failed')],
+        ], []], SYSTEMD1, SYSTEMD1_PATH, SYSTEMD1_MANAGER));
+      for (const [n, pid] of pairs) {
+        const want = `/${OWN_SLICE}/${n}${OWN_UNIT_SUFFIX}`;
+        const t = performance.now();
+        while (!(await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).includes(want)) {
+          if (performance.now() - t > SETTLE_TIMEOUT_MS) throw new Error(`leader ${pid} never reached ${want}`);
+          await sleep(10);
+        }
+      }
+    } else {
+      await mkdir(join(UNIFIED, OWN_SLICE));
+      for (const [n, pid] of pairs) {
+        const dir = join(UNIFIED, OWN_SLICE, `${n}${OWN_UNIT_SUFFIX}`);
+        await mkdir(dir);
+        await writeFile(join(dir, 'cgroup.procs'), String(pid));
+        units.push(dir);
+      }
     }
-    log(`RegisterMachine × ${N}, ${IN_FLIGHT} in flight (leaders pre-placed in ${OWN_SLICE}/NAME.service)`);
+    log(`RegisterMachine × ${N}, ${IN_FLIGHT} in flight (leaders pre-placed in ${OWN_SLICE}/NAME${OWN_UNIT_SUFFIX})`);
     results.register_parallel_in_unit = await register(bus, 'RegisterMachine', pairs, IN_FLIGHT);
     const [, , , path] = (await listMachines(bus)).find(([n]) => n === pairs[0]![0]) ?? [];
     if (path) {
       const [unit] = await call(bus, 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'Unit'], M1, path, 'org.freedesktop.DBus.Properties');
-      const want = `${pairs[0]![0]}.service`;
+      const want = `${pairs[0]![0]}${OWN_UNIT_SUFFIX}`;
       if ((unit as { value: string }).value !== want) fail(`RegisterMachine in a unit: Unit is ${(unit as { value: string }).value}, expected ${want}`);
     }
     const removed = await killAndSettle(bus, sig, pairs, 'removal after leader exit (register in unit)');
     removed.scopes_gone_after_s = NaN; // not machined's to remove: the unit belongs to whoever made it
     removals.after_register_in_unit = removed;
-    for (const d of [...units, join(UNIFIED, OWN_SLICE)]) await rmdirRetry(d).catch((e: Error) => fail(`cannot remove ${d}: ${e.message}`));
+    if (EXTERNAL) {
+      // The scopes went with their leaders; the slice systemd made for them is stopped.
+      await call(bus, 'StopUnit', 'ss', [OWN_SLICE, 'replace'], SYSTEMD1, SYSTEMD1_PATH, SYSTEMD1_MANAGER).catch((e) => fail(`StopUnit ${OWN_SLICE}: ${errText(e)}`));
+    } else for (const d of [...units, join(UNIFIED, OWN_SLICE)]) await rmdirRetry(d).catch((e: Error) => fail(`cannot remove ${d}: ${e.message}`));
   }
 
   // 3–7. Fill up to FILL machines, measuring ListMachines at each level.
@@ -956,7 +1020,7 @@ async function main(): Promise<void> {
     const runs = level >= 1000 ? MACHINECTL_RUNS : Math.max(MACHINECTL_RUNS, 10);
     log(`machinectl list × ${runs} at ${level}`);
     try {
-      machinectlList[level] = await timeCommand(['machinectl', 'list', '--no-pager'], runs, 1, { fakeSystemd: true });
+      machinectlList[level] = await timeCommand(['machinectl', 'list', '--no-pager'], runs, 1, { fakeSystemd: !EXTERNAL });
       const mc = machinectlList[level] as RefFigure;
       if (mc.exit !== 0 || mc.failed_runs) fail(`machinectl list at ${level}: exit ${mc.exit}, ${mc.failed_runs} failed runs, stderr: ${mc.stderr_tail}`);
       // machinectl hides machines whose name starts with '.' (.host) unless --all.
@@ -1054,17 +1118,27 @@ async function main(): Promise<void> {
     const t = performance.now();
     killLeaders([family.leader]);
     let last = NaN;
+    // Under systemd (BENCH_TARGET=system) this is the service's behaviour to record, not a failure:
+    // systemd-machined 252 keeps a machine while its scope is populated.
+    const problem = EXTERNAL ? (what: string) => notes.push(`leader exit with a child: ${what}`) : fail;
+    let kept = false;
     try {
       last = await sig.allRemoved([familyName], 10_000);
     } catch (e) {
-      fail(`machine whose leader exited while a child runs: ${(e as Error).message}`);
+      problem(`machine whose leader exited while a child runs: ${(e as Error).message}`);
+      kept = true;
+    }
+    if (kept && EXTERNAL) {
+      await call(bus, 'TerminateMachine', 's', [familyName]).catch((e) => fail(`TerminateMachine(${familyName}): ${errText(e)}`));
+      await sig.allRemoved([familyName], 10_000).catch((e) => fail(`family machine after TerminateMachine: ${(e as Error).message}`));
     }
     await waitScopesGone([familyName], 'machine whose leader exited while a child runs');
-    const childLeft = pidParent(familyChild);
+    const childLeft = kept ? null : pidParent(familyChild);
     results.leader_exit_with_child = {
       removed_after_ms: round(last - t, 1),
       scope_gone_after_ms: round(performance.now() - t, 1),
       child_still_running: !!childLeft && childLeft.comm === 'sleep' && childLeft.state !== 'Z',
+      machine_kept_while_child_runs: kept,
     };
     if ((results.leader_exit_with_child as { child_still_running: boolean }).child_still_running) {
       fail('machine whose leader exited: its remaining child still runs after the machine was removed');
@@ -1080,12 +1154,13 @@ async function main(): Promise<void> {
   }
   const finalList = await listMachines(bus);
   if (finalList.length !== 1) fail(`ListMachines at the end: ${finalList.length} entries`);
-  const stateLeft = readdirSync(join(state.tmp, 'state'));
+  const stateLeft = readdirSync(stateDir()).filter((f) => !EXTERNAL || f.includes(PREFIX));
   if (stateLeft.length) fail(`state directory not empty at the end: ${stateLeft.slice(0, 5).join(', ')}`);
 
-  // machined must shut down cleanly on SIGTERM.
+  // machined must shut down cleanly on SIGTERM (our own only; systemd's service is left running).
   state.client = null;
   bus.disconnect();
+  if (EXTERNAL) return;
   const m = state.machined!;
   state.machinedStopping = true;
   m.kill('SIGTERM');
