@@ -251,8 +251,8 @@ describe('importd with real machinectl: import, export, pull', function () {
     expect(await errorOf(call('PullTarEx', 'sssst', [`${web.base}/img/busybox.tar`, 'x', 'portable', 'no', 0n]))).to.deep.equal({
       name: 'org.freedesktop.DBus.Error.InvalidArgs', message: "Image class 'portable' not known",
     });
-    expect(await errorOf(call('PullTarEx', 'sssst', [`${web.base}/img/busybox.tar`, 'x', 'machine', 'no', 4n]))).to.deep.equal({
-      name: 'org.freedesktop.DBus.Error.InvalidArgs', message: 'Flags 0x4 invalid',
+    expect(await errorOf(call('PullTarEx', 'sssst', [`${web.base}/img/busybox.tar`, 'x', 'machine', 'no', 8n]))).to.deep.equal({
+      name: 'org.freedesktop.DBus.Error.InvalidArgs', message: 'Flags 0x8 invalid',
     });
     expect(await errorOf(call('CancelTransfer', 'u', [0]))).to.deep.equal({ name: 'org.freedesktop.DBus.Error.InvalidArgs', message: 'Invalid transfer id' });
     expect(await errorOf(call('CancelTransfer', 'u', [4242]))).to.deep.equal({ name: 'org.freedesktop.import1.NoSuchTransfer', message: 'No transfer by id 4242' });

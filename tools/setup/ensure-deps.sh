@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian ready for the tests and the stack, doing only what is missing:
-#   - the system packages (zsh for the completion test, btrfs-progs for btrfs pools, dbus, systemd-container, libnss-mymachines, libnss-systemd and
+#   - the system packages (zsh for the completion test, btrfs-progs for btrfs pools, qemu-utils
+#     for qcow2 test images, iproute2, dbus, systemd-container, libnss-mymachines, libnss-systemd and
 #     systemd-userdbd for userdb look-ups, gcc and libc6-dev for the C helpers, debootstrap for
 #     the systemd-host container, busybox-static,
 #     python3-dbus, and for importd tar, xz-utils, zstd, bzip2, gnupg, e2fsprogs for chattr):
@@ -16,7 +17,7 @@ machined_ensure_deps() {
   local repo missing=() pkg status
   repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   local dry=${ENSURE_DEPS_DRY_RUN:-0}
-  local packages=(dbus systemd-container libnss-mymachines libnss-systemd systemd-userdbd busybox-static python3-dbus tar xz-utils zstd bzip2 gnupg e2fsprogs gcc libc6-dev debootstrap zsh btrfs-progs)
+  local packages=(dbus systemd-container libnss-mymachines libnss-systemd systemd-userdbd busybox-static python3-dbus tar xz-utils zstd bzip2 gnupg e2fsprogs gcc libc6-dev debootstrap zsh btrfs-progs qemu-utils iproute2)
 
   for pkg in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -21,7 +21,7 @@ import { exportWork } from '../jobs/export-job.js';
 import { importFsWork, importWork } from '../jobs/import-jobs.js';
 import type { JobContext } from '../jobs/job-context.js';
 import { pullWork } from '../jobs/pull-job.js';
-import { httpUrlIsValid, localNameIsValid } from '../transfer/local-name.js';
+import { fileUrlIsValid, httpUrlIsValid, localNameIsValid } from '../transfer/local-name.js';
 import type { Transfer } from '../transfer/transfer.js';
 import type { Transfers } from '../transfer/transfers.js';
 
@@ -84,16 +84,18 @@ export function managerInterface({ transfers, authorizer, jobs }: ManagerBusDeps
       return started(transfers.start({ type: `export-${kind}`, local, remote: '', verify: 'no' }, exportWork(jobs, kind, { local, fd, format })));
     });
 
-  const pullMethod = (kind: 'tar' | 'raw') => async (ctx: CallContext, url: string, local: string, verifyArg: string, force: boolean) => {
-    await authorizer.authorize(ctx, Import1Actions.pull, {});
-    if (!httpUrlIsValid(url)) throw Errors.invalidUrl(url);
-    // Upstream then keeps only the hidden download; there is no hidden download store yet.
-    if (local === '') throw Errors.notSupported('Pulling without a local name (keeping only the download) is not supported');
-    checkLocal(local);
-    const verify = parseVerifyMode(verifyArg);
-    if (!verify) throw Errors.unknownVerifyMode(verifyArg);
-    return started(transfers.start({ type: `pull-${kind}`, local, remote: url, verify }, pullWork(jobs, kind, { url, local, verify, force })));
-  };
+  const pullMethod =
+    (kind: 'tar' | 'raw') =>
+    async (ctx: CallContext, url: string, local: string, verifyArg: string, force: boolean, readOnly = false, keepDownload = false) => {
+      await authorizer.authorize(ctx, Import1Actions.pull, {});
+      if (!httpUrlIsValid(url) && !fileUrlIsValid(url)) throw Errors.invalidUrl(url);
+      // An empty local name keeps only the (hidden, read-only) download, as upstream.
+      if (local !== '') checkLocal(local);
+      const verify = parseVerifyMode(verifyArg);
+      if (!verify) throw Errors.unknownVerifyMode(verifyArg);
+      const args = { url, local, verify, force, readOnly, keepDownload };
+      return started(transfers.start({ type: `pull-${kind}`, local, remote: url, verify }, pullWork(jobs, kind, args)));
+    };
 
   /** The *Ex forms: only the `machine` class exists in the pool, flags force|read_only. */
   const exFlags = (cls: string, flags: bigint, allowed: bigint) => {
@@ -130,9 +132,8 @@ export function managerInterface({ transfers, authorizer, jobs }: ManagerBusDeps
     return m(ctx, local, fd, format);
   };
   const pullEx = (m: typeof pullTar) => (ctx: CallContext, url: string, local: string, cls: string, verify: string, flags: bigint) => {
-    // keep_download asks for the hidden download copy, which is not kept yet; accepting it silently would lie.
-    const f = exFlags(cls, flags, ImportFlags.force);
-    return m(ctx, url, local, verify, f.force);
+    const f = exFlags(cls, flags, ImportFlags.force | ImportFlags.readOnly | ImportFlags.keepDownload);
+    return m(ctx, url, local, verify, f.force, f.readOnly, (flags & ImportFlags.keepDownload) !== 0n);
   };
 
   return {

@@ -16,15 +16,20 @@ export interface ByteSource {
   chunks: AsyncIterable<Buffer>;
   /** Bytes delivered so far. */
   readonly count: number;
-  /** Lowercase hex SHA-256 of everything delivered; valid once `chunks` is exhausted. */
+  /** Lowercase hex SHA-256 of everything delivered; valid once `chunks` is exhausted, when hashing was asked for. */
   digest(): string;
   /** Why the source itself broke off (a reset connection), as opposed to being stopped by us. */
   readonly sourceError: Error | null;
   destroy(): void;
 }
 
-/** Wraps a readable stream; `onChunk` sees the running count after each chunk. */
-export async function byteSource(stream: Readable, headBytes: number, onChunk: (count: number) => void): Promise<ByteSource> {
+/**
+ * Wraps a readable stream; `onChunk` sees the running count after each chunk. Hashing costs
+ * about as much as tar itself on an uncompressed image, so it is done only when a digest will be
+ * compared (`hash`).
+ */
+export async function byteSource(stream: Readable, headBytes: number, onChunk: (count: number) => void, options: { hash?: boolean } = {}): Promise<ByteSource> {
+  const hashing = options.hash ?? true;
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const pending: Buffer[] = [];
   let headLen = 0;
@@ -34,11 +39,11 @@ export async function byteSource(stream: Readable, headBytes: number, onChunk: (
     pending.push(r.value);
     headLen += r.value.length;
   }
-  const hash: Hash = createHash('sha256');
+  const hash: Hash | null = hashing ? createHash('sha256') : null;
   let count = 0;
   const take = (c: Buffer): Buffer => {
     count += c.length;
-    hash.update(c);
+    hash?.update(c);
     onChunk(count);
     return c;
   };
@@ -59,7 +64,7 @@ export async function byteSource(stream: Readable, headBytes: number, onChunk: (
       if (r.done) break;
       yield take(r.value);
     }
-    hex = hash.digest('hex');
+    hex = hash ? hash.digest('hex') : null;
   })();
   return {
     head: Buffer.concat(pending),
@@ -68,7 +73,7 @@ export async function byteSource(stream: Readable, headBytes: number, onChunk: (
       return count;
     },
     digest() {
-      if (hex === null) throw new Error('digest asked before the stream ended');
+      if (hex === null) throw new Error(hashing ? 'digest asked before the stream ended' : 'digest asked of a source that does not hash');
       return hex;
     },
     get sourceError() {

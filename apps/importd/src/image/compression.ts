@@ -27,7 +27,7 @@ export function detectCompression(head: Buffer): Compression {
   return 'uncompressed';
 }
 
-/** qcow2 images (after decompression) need converting to raw, which is not built yet. */
+/** qcow2 ("QFI\xfb"), found after decompression: raw imports and pulls convert it (qcow2.ts). */
 export function isQcow2(head: Buffer): boolean {
   return startsWith(head, QCOW2_MAGIC);
 }

@@ -15,6 +15,7 @@ import { TransferError } from '../transfer/transfer.js';
 import type { ByteSource } from './byte-source.js';
 import { pump, startTool, type Tool } from './child.js';
 import { decompressCommand, isQcow2, type Compression } from './compression.js';
+import { convertQcow2 } from './qcow2.js';
 import { HostileMemberError, TarScanner } from './tar-scanner.js';
 
 export const TAR_EXTRACT_ARGS = [
@@ -95,7 +96,6 @@ export async function unpackRaw(src: ByteSource, compression: Compression, targe
   const file = await fs.open(target, 'wx+', 0o644);
   try {
     if (compression === 'uncompressed') {
-      if (isQcow2(src.head)) throw new TransferError('qcow2 images are not supported yet; convert them to raw first (qemu-img convert -O raw).');
       const out = createWriteStream('', { fd: file.fd, autoClose: false });
       const closed = new Promise<void>((resolve, reject) => {
         out.once('finish', resolve);
@@ -107,12 +107,41 @@ export async function unpackRaw(src: ByteSource, compression: Compression, targe
     } else {
       const dec = decompressor(compression, signal, file.fd)!;
       await runAll([pump(src.chunks, dec.child.stdin as Writable, signal)], [dec], () => src.destroy());
-      const head = Buffer.alloc(4);
-      await file.read(head, 0, 4, 0);
-      if (isQcow2(head)) throw new TransferError('qcow2 images are not supported yet; convert them to raw first (qemu-img convert -O raw).');
     }
     await file.sync();
   } finally {
     await file.close();
   }
+}
+
+/**
+ * A raw image that turned out to be qcow2 (by its magic, after decompression) becomes a real raw
+ * image, as upstream's importers do (`Unpacking QCOW2 file.`): converted into a second temporary
+ * from `nextTemp`, the first one removed. Returns the path that now holds the raw image; on
+ * failure both temporaries are gone and the error says why.
+ */
+export async function convertIfQcow2(temp: string, nextTemp: () => string, signal: AbortSignal, log: (line: string) => void): Promise<string> {
+  const src = await fs.open(temp, 'r');
+  let out: string | null = null;
+  try {
+    const head = Buffer.alloc(4);
+    await src.read(head, 0, 4, 0);
+    if (!isQcow2(head)) return temp;
+    log('Unpacking QCOW2 file.');
+    out = nextTemp();
+    const dst = await fs.open(out, 'wx', 0o644);
+    try {
+      await convertQcow2(src, dst, { signal });
+      await dst.sync();
+    } finally {
+      await dst.close();
+    }
+  } catch (e) {
+    if (out) await fs.rm(out, { force: true });
+    throw e;
+  } finally {
+    await src.close();
+  }
+  await fs.rm(temp, { force: true });
+  return out;
 }

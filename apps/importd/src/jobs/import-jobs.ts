@@ -7,7 +7,7 @@ import { byteSource, closeQuietly, fdInput } from '../image/byte-source.js';
 import { startTool } from '../image/child.js';
 import { detectCompression, MAGIC_BYTES_NEEDED } from '../image/compression.js';
 import { removeTree } from '../image/pool.js';
-import { unpackRaw, unpackTar } from '../image/unpack.js';
+import { convertIfQcow2, unpackRaw, unpackTar } from '../image/unpack.js';
 import { LOG_INFO, TransferError, type TransferWork } from '../transfer/transfer.js';
 import { progressReporter, type JobContext } from './job-context.js';
 
@@ -30,7 +30,7 @@ export function importWork(ctx: JobContext, kind: 'tar' | 'raw', args: ImportArg
     const input = fdInput(args.fd);
     const stopInput = () => input.stream.destroy();
     signal.addEventListener('abort', stopInput, { once: true });
-    const src = await byteSource(input.stream, MAGIC_BYTES_NEEDED, progressReporter(t, 'Imported', input.size));
+    const src = await byteSource(input.stream, MAGIC_BYTES_NEEDED, progressReporter(t, 'Imported', input.size), { hash: false });
     const compression = detectCompression(src.head);
     t.log(LOG_INFO, `Importing ${compression === 'uncompressed' ? 'uncompressed' : `${compression}-compressed`} ${kind} image, saving as '${args.local}'.`);
     let temp: string | null = null;
@@ -44,6 +44,7 @@ export function importWork(ctx: JobContext, kind: 'tar' | 'raw', args: ImportArg
         await ctx.pool.install(root, temp, args.local, 'directory', args);
       } else {
         await unpackRaw(src, compression, temp, signal);
+        temp = await convertIfQcow2(temp, () => ctx.pool.tempRawPath(args.local), signal, (l) => t.log(LOG_INFO, l));
         await ctx.pool.install(temp, temp, args.local, 'raw', args);
       }
     } catch (e) {

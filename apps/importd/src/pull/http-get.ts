@@ -2,10 +2,15 @@
  * GET over http and https with what a download of an image needs: redirects followed (at most
  * 10, relative ones too), a time limit on silence rather than on the whole download, cancel
  * through an AbortSignal, and one clear sentence for every HTTP status and network failure.
+ * `file:` URLs are read from the local file system, as upstream's curl-based pull does (252's
+ * importd accepts them: file_url_is_valid).
  */
+import { promises as fs } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { TransferError } from '../transfer/transfer.js';
 
 export interface HttpGetOptions {
@@ -17,9 +22,11 @@ export interface HttpGetOptions {
 
 export interface HttpResponse {
   url: string;
-  body: IncomingMessage;
-  /** Content-Length, when the server sent one. */
+  body: Readable;
+  /** Content-Length, when the server sent one (the size, for a file). */
   length: number | null;
+  /** The ETag header, when the server sent one: part of a kept download's name. */
+  etag: string | null;
 }
 
 const USER_AGENT = 'importd (machined; systemd-importd compatible)';
@@ -44,7 +51,40 @@ function getOnce(url: string, opts: HttpGetOptions): Promise<IncomingMessage> {
   });
 }
 
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+};
+
+async function fileGet(url: string, opts: HttpGetOptions): Promise<HttpResponse> {
+  let path: string;
+  try {
+    path = fileURLToPath(url);
+  } catch (e) {
+    throw new TransferError(`Failed to retrieve ${url}: ${(e as Error).message}`);
+  }
+  let fh;
+  try {
+    fh = await fs.open(path, 'r');
+    const st = await fh.stat();
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    // The stream owns the handle from here and closes it (the handle itself, not its number).
+    const body = fh.createReadStream({ autoClose: true, highWaterMark: 1 << 20 });
+    const stop = () => body.destroy();
+    opts.signal.addEventListener('abort', stop, { once: true });
+    body.once('close', () => opts.signal.removeEventListener('abort', stop));
+    return { url, body, length: st.isFile() ? st.size : null, etag: null };
+  } catch (e) {
+    await fh?.close().catch(() => undefined);
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new TransferError(`Failed to retrieve ${url}: ${ERRNO_TEXT[code] ?? (e as Error).message}${code ? ` (${code})` : ''}.`);
+  }
+}
+
 export async function httpGet(url: string, opts: HttpGetOptions): Promise<HttpResponse> {
+  if (url.startsWith('file:')) return fileGet(url, opts);
   const max = opts.maxRedirects ?? 10;
   let current = url;
   for (let hop = 0; ; hop++) {
@@ -65,7 +105,8 @@ export async function httpGet(url: string, opts: HttpGetOptions): Promise<HttpRe
       throw new TransferError(`HTTP request to ${current} failed with code ${status} (${STATUS_CODES[status] ?? 'unknown status'}).`);
     }
     const len = Number(res.headers['content-length']);
-    return { url: current, body: res, length: Number.isFinite(len) && res.headers['content-length'] !== undefined ? len : null };
+    const etag = res.headers.etag ?? null;
+    return { url: current, body: res, length: Number.isFinite(len) && res.headers['content-length'] !== undefined ? len : null, etag };
   }
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { httpUrlIsValid, localNameIsValid, urlFileName } from './local-name.js';
+import { fileUrlIsValid, httpUrlIsValid, localNameIsValid, urlFileName } from './local-name.js';
 
 describe('local image names and URLs', () => {
   it('accepts host-name-like image names', () => {
@@ -18,6 +18,11 @@ describe('local image names and URLs', () => {
     for (const u of ['', 'ftp://x/y', 'file:///etc/passwd', 'http://', 'not a url', 'http://x/a b']) {
       expect(httpUrlIsValid(u), u).to.equal(false);
     }
+  });
+
+  it('accepts file: URLs as file_url_is_valid does (file:/ and at least one more character, ASCII)', () => {
+    for (const u of ['file:///srv/img.tar.xz', 'file:/x']) expect(fileUrlIsValid(u), u).to.equal(true);
+    for (const u of ['', 'file:/', 'file:x', 'http://h/x', 'file:///é']) expect(fileUrlIsValid(u), u).to.equal(false);
   });
 
   it('takes the last path component as the file name', () => {

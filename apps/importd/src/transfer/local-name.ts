@@ -23,6 +23,12 @@ export function httpUrlIsValid(s: string): boolean {
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
 }
 
+/** file_url_is_valid(): `file:/` followed by at least one more character, all ASCII. */
+export function fileUrlIsValid(s: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return s.startsWith('file:/') && s.length > 6 && /^[\x01-\x7f]*$/.test(s);
+}
+
 /** The last path component of a URL, which its SHA256SUMS line names. */
 export function urlFileName(url: string): string {
   const p = new URL(url).pathname;

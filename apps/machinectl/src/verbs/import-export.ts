@@ -4,7 +4,7 @@
  * ImportFileSystem, ExportTar, ExportRaw) and follow the transfer like pull-*. Names and checks
  * as upstream 252's import_*() / export_*().
  */
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { basename } from 'node:path';
 import { importManager } from '../bus/calls.js';
 import { hostnameIsValid } from '../bus/names.js';
@@ -47,8 +47,16 @@ export async function importImage(ctx: Context): Promise<number> {
     }
   }
   const member = kind === 'import-tar' ? 'ImportTar' : kind === 'import-raw' ? 'ImportRaw' : 'ImportFileSystem';
+  // The progress line shows bytes and the rate when the input is a file of known size.
+  let total: number | null = null;
   try {
-    return await followTransfer(ctx, importManager(member, 'hsbb', [fd, local, ctx.options.force, ctx.options.readOnly]));
+    const st = fstatSync(fd);
+    if (st.isFile()) total = st.size;
+  } catch {
+    // no size: percent and time left only
+  }
+  try {
+    return await followTransfer(ctx, importManager(member, 'hsbb', [fd, local, ctx.options.force, ctx.options.readOnly]), total);
   } finally {
     if (fd !== 0) closeSync(fd);
   }

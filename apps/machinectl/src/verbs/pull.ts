@@ -5,12 +5,14 @@
  * 252, signals that arrive before the call's reply are kept rather than dropped, so a very quick
  * transfer cannot leave us waiting forever (systemd issue #9527).
  */
+import { writeSync } from 'node:fs';
 import type { BusMessage, CallSpec } from '../bus/bus-client.js';
 import { importManager } from '../bus/calls.js';
 import { IMPORT1_BUS_NAME, IMPORT1_MANAGER_INTERFACE, IMPORT1_PATH, hostnameIsValid } from '../bus/names.js';
 import { CliError } from '../cli/cli-error.js';
 import type { Context } from './context.js';
 import { couldNot } from './errors.js';
+import { ProgressLine } from './transfer-progress.js';
 
 const TRANSFER_INTERFACE = 'org.freedesktop.import1.Transfer';
 
@@ -59,9 +61,25 @@ export async function pullImage(ctx: Context): Promise<number> {
   return followTransfer(ctx, importManager(raw ? 'PullRaw' : 'PullTar', 'sssb', [remote, local, ctx.options.verify, ctx.options.force]));
 }
 
-/** transfer_image_common(): subscribe, start the transfer, print its log until it is removed. */
-export async function followTransfer(ctx: Context, spec: CallSpec): Promise<number> {
+/** How often the Progress property is read, as the import1 man page recommends (for servers without ProgressUpdate). */
+const PROGRESS_POLL_MS = 500;
+
+function writeStderr(s: string): void {
+  try {
+    writeSync(2, s);
+  } catch {
+    // stderr gone: nothing to show the progress on
+  }
+}
+
+/**
+ * transfer_image_common(): subscribe, start the transfer, print its log until it is removed.
+ * `totalBytes` (the size of an imported file) lets the progress line show bytes and the rate.
+ */
+export async function followTransfer(ctx: Context, spec: CallSpec, totalBytes: number | null = null): Promise<number> {
   const bus = await ctx.bus({ unixFds: spec.signature?.includes('h') ?? false });
+  const progress =
+    process.stderr.isTTY && !ctx.options.quiet ? new ProgressLine(writeStderr, () => process.stderr.columns || ctx.term.columns, totalBytes) : null;
 
   const early: BusMessage[] = [];
   let ours: string | undefined;
@@ -69,7 +87,14 @@ export async function followTransfer(ctx: Context, spec: CallSpec): Promise<numb
   const handle = (m: BusMessage): void => {
     if (m.member === 'LogMessage' && m.interface === TRANSFER_INTERFACE && m.path === ours) {
       const [priority, line] = m.body as [number, string];
-      if (!(ctx.options.quiet && (priority & 7) >= 6)) ctx.log(line, (priority & 7) <= 3 ? 'error' : 'info');
+      progress?.noteLogLine(line);
+      if (!(ctx.options.quiet && (priority & 7) >= 6)) {
+        progress?.clear();
+        ctx.log(line, (priority & 7) <= 3 ? 'error' : 'info');
+        progress?.redraw();
+      }
+    } else if (m.member === 'ProgressUpdate' && m.interface === TRANSFER_INTERFACE && m.path === ours) {
+      progress?.update(m.body[0] as number);
     } else if (m.member === 'TransferRemoved' && m.interface === IMPORT1_MANAGER_INTERFACE) {
       const [, path, result] = m.body as [number, string, string];
       if (path === ours) finish?.(result === 'done' ? 0 : 1);
@@ -83,6 +108,7 @@ export async function followTransfer(ctx: Context, spec: CallSpec): Promise<numb
     await Promise.all([
       match(`type='signal',sender='${IMPORT1_BUS_NAME}',path='${IMPORT1_PATH}',interface='${IMPORT1_MANAGER_INTERFACE}',member='TransferRemoved'`),
       match(`type='signal',sender='${IMPORT1_BUS_NAME}',interface='${TRANSFER_INTERFACE}',member='LogMessage'`),
+      ...(progress ? [match(`type='signal',sender='${IMPORT1_BUS_NAME}',interface='${TRANSFER_INTERFACE}',member='ProgressUpdate'`)] : []),
     ]);
   } catch (e) {
     return couldNot(ctx, 'Failed to request match', e);
@@ -93,14 +119,36 @@ export async function followTransfer(ctx: Context, spec: CallSpec): Promise<numb
     return couldNot(ctx, 'Failed to transfer image', e);
   }
   if (!ctx.options.quiet) ctx.log(`Enqueued transfer job ${id}. Press C-c to continue download in background.`, 'info');
-  return new Promise<number>((resolve) => {
-    finish = resolve;
-    const detach = () => {
-      if (!ctx.options.quiet) ctx.log(`Continuing download in the background. Use "machinectl cancel-transfer ${id}" to abort transfer.`, 'info');
-      resolve(1);
-    };
-    process.once('SIGINT', detach);
-    process.once('SIGTERM', detach);
-    for (const m of early.splice(0)) handle(m);
-  });
+  const path = ours;
+  let timer: NodeJS.Timeout | undefined;
+  if (progress) {
+    // Also redraws the rate and time left while no update arrives.
+    timer = setInterval(() => {
+      bus
+        .call({ destination: IMPORT1_BUS_NAME, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [TRANSFER_INTERFACE, 'Progress'] })
+        .then((body) => {
+          const v = (body as unknown[])[0] as number | { value?: unknown };
+          const f = typeof v === 'number' ? v : Number(v?.value);
+          if (timer) progress.update(f);
+        })
+        .catch(() => undefined); // gone already: TransferRemoved follows
+    }, PROGRESS_POLL_MS);
+  }
+  try {
+    return await new Promise<number>((resolve) => {
+      finish = resolve;
+      const detach = () => {
+        progress?.clear();
+        if (!ctx.options.quiet) ctx.log(`Continuing download in the background. Use "machinectl cancel-transfer ${id}" to abort transfer.`, 'info');
+        resolve(1);
+      };
+      process.once('SIGINT', detach);
+      process.once('SIGTERM', detach);
+      for (const m of early.splice(0)) handle(m);
+    });
+  } finally {
+    clearInterval(timer);
+    timer = undefined;
+    progress?.clear();
+  }
 }
