@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { busLabelEscape } from '@machined/protocol';
 import {
   CGROUP_ROOTS,
+  MACHINECTL_ENTRY,
   callManager,
   connectBus,
   copyBusyboxRootfs,
@@ -302,5 +303,27 @@ describe('machinectl enable / disable (machined starts enabled machines when it 
     await waitUntil(() => stack.machined.logs().some((l) => l.includes('Serving org.freedesktop.machine1')), 'machined to serve');
     expect(stack.machined.logs().filter((l) => l.includes(`Starting ${serviceOf(name)}`))).to.deep.equal([]);
     expect(await listMachineNames(stack.client)).not.to.include(name);
+  });
+
+  it('our machinectl enable --now starts the machine at once; disable --now powers it off', async () => {
+    // machinectl 252 has no --now (253 added it); ours sends what 253 sends after the enable.
+    const ours = (...a: string[]) =>
+      run(process.execPath, [MACHINECTL_ENTRY, '--no-pager', '--no-ask-password', ...a], {
+        env: { DBUS_SYSTEM_BUS_ADDRESS: stack.bus.address, SYSTEMD_COLORS: '0', NODE_EXTRA_CA_CERTS: undefined },
+        timeoutMs: 60000,
+      });
+    const name = testMachineName('now');
+    const image = await makeImage(name, POWEROFF_INIT);
+    const enable = await ours('enable', '--now', name);
+    expect(enable.code, enable.stderr).to.equal(0);
+    expect(readFileSync(enabledFile, 'utf8').split('\n')).to.include(serviceOf(name));
+    const leader = await initLeader(stack, name);
+    expect(innerPid(leader)).to.equal(1);
+    await waitUntil(() => existsSync(`/proc/${leader}/root/run/init-ready`), 'the init to handle SIGRTMIN+4');
+
+    const disable = await ours('disable', '--now', name);
+    expect(disable.code, disable.stderr).to.equal(0);
+    expect(readFileSync(enabledFile, 'utf8').split('\n')).not.to.include(serviceOf(name));
+    await expectNothingLeft(stack, name, image);
   });
 });
