@@ -12,6 +12,12 @@ import { systemdUnitObjectPath } from '@machined/protocol';
 
 const JOB_REMOVED_RULE = systemdSignalRule(MANAGER_INTERFACE, 'JobRemoved', SYSTEMD1_PATH);
 const UNIT_REMOVED_RULE = systemdSignalRule(MANAGER_INTERFACE, 'UnitRemoved', SYSTEMD1_PATH);
+/**
+ * One rule for every unit's state changes, as upstream machined has: a rule per machine unit would
+ * run into dbus-daemon's max_match_rules_per_connection (512 by default) at a few hundred machines.
+ */
+const UNIT_PROPERTIES_RULE =
+  `${systemdSignalRule(PROPERTIES_INTERFACE, 'PropertiesChanged')},path_namespace='${SYSTEMD1_PATH}/unit',arg0='${UNIT_INTERFACE}'`;
 
 interface UnitWatch {
   unit: string;
@@ -44,6 +50,7 @@ export class SystemdSignals {
       this.bus.on('message', this.onMessage);
       await addMatch(this.bus, JOB_REMOVED_RULE);
       await addMatch(this.bus, UNIT_REMOVED_RULE);
+      await addMatch(this.bus, UNIT_PROPERTIES_RULE);
       this.systemdOwner = await nameOwner(this.bus, SYSTEMD1_NAME);
       await callMethod(this.bus, {
         destination: SYSTEMD1_NAME, path: SYSTEMD1_PATH, interface: MANAGER_INTERFACE, member: 'Subscribe',
@@ -91,26 +98,14 @@ export class SystemdSignals {
   /** Calls onGone on UnitRemoved or when ActiveState becomes inactive or failed. */
   watchUnitEnd(unit: string, onGone: () => void): UnitEndWatch {
     const watch: UnitWatch = { unit, unitPath: systemdUnitObjectPath(unit), gone: onGone };
-    const rule = systemdSignalRule(PROPERTIES_INTERFACE, 'PropertiesChanged', watch.unitPath);
-    let active = true;
-    let matched = false;
     this.unitWatches.add(watch);
-    const ready = (async () => {
-      await this.subscribe();
-      if (!active) return;
-      await addMatch(this.bus, rule);
-      matched = true;
-      // stop() ran while AddMatch was in flight and could not remove the rule itself.
-      if (!active) await removeMatch(this.bus, rule);
-    })();
+    // The subscription's rules already cover every unit: ready once they are in place.
+    const ready = this.subscribe();
     this.track(ready);
     return {
       ready,
       stop: () => {
-        if (!active) return;
-        active = false;
         this.unitWatches.delete(watch);
-        if (matched) this.track(removeMatch(this.bus, rule));
       },
     };
   }
@@ -158,6 +153,6 @@ export class SystemdSignals {
     if (this.subscription === undefined) return;
     this.bus.removeListener('message', this.onMessage);
     this.subscription = undefined;
-    await Promise.all([removeMatch(this.bus, JOB_REMOVED_RULE), removeMatch(this.bus, UNIT_REMOVED_RULE)]).catch(() => undefined);
+    await Promise.all([JOB_REMOVED_RULE, UNIT_REMOVED_RULE, UNIT_PROPERTIES_RULE].map((r) => removeMatch(this.bus, r))).catch(() => undefined);
   }
 }
