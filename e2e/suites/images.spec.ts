@@ -348,8 +348,10 @@ describe('image pool', function () {
   });
 
   describe('changes', () => {
-    it('clone copies a directory image (ownership, modes, links) under the new name', async () => {
+    it('clone copies a directory image (ownership, modes, links) and its settings file under the new name', async () => {
+      writeFileSync(join(POOL, `${DIR}.nspawn`), '[Exec]\nBoot=no\n');
       const r = await machinectl('clone', DIR, 'e2e-clone');
+      expect(readFileSync(join(POOL, 'e2e-clone.nspawn'), 'utf8')).to.equal('[Exec]\nBoot=no\n');
       expect(r.code, r.stderr).to.equal(0);
       const a = join(POOL, DIR);
       const b = join(POOL, 'e2e-clone');
@@ -411,6 +413,9 @@ describe('image pool', function () {
       expect(clash.stderr).to.contain(`Image '${RAW}' already exists.`);
       const r = await machinectl('rename', 'e2e-clone2', 'e2e-renamed');
       expect(r.code, r.stderr).to.equal(0);
+      // The settings file came with each clone and follows the rename.
+      expect(existsSync(join(POOL, 'e2e-clone2.nspawn'))).to.equal(false);
+      expect(existsSync(join(POOL, 'e2e-renamed.nspawn'))).to.equal(true);
       expect(existsSync(join(POOL, 'e2e-clone2'))).to.equal(false);
       expect(existsSync(join(POOL, 'e2e-renamed/etc/hostname'))).to.equal(true);
       const names = await imageNames();
@@ -425,6 +430,7 @@ describe('image pool', function () {
       expect((await machinectl('remove', 'e2e-renamed', 'e2e-rawrenamed')).code).to.equal(0);
       expect(existsSync(join(POOL, 'e2e-renamed'))).to.equal(false);
       expect(existsSync(join(POOL, 'e2e-rawrenamed.raw'))).to.equal(false);
+      expect(existsSync(join(POOL, 'e2e-renamed.nspawn'))).to.equal(false);
       const names = await imageNames();
       expect(names).not.to.include('e2e-renamed');
       expect(names).not.to.include('e2e-rawrenamed');

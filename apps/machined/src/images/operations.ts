@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Errors, isBusError, type Logger } from '@machined/protocol';
@@ -108,6 +108,13 @@ export async function renameImageFiles(image: Image, newName: string): Promise<v
  * xattrs, ACLs, device nodes, hard links and symlinks, and shares extents where the file system can.
  */
 export async function cloneImageFiles(image: Image, poolPath: string, newName: string, readOnly: boolean): Promise<void> {
+  await cloneImageData(image, poolPath, newName, readOnly);
+  // The settings file beside the image goes with the clone, as upstream's image_clone copies it;
+  // never over one the new name already has.
+  await fs.copyFile(settingsPath(image), join(poolPath, `${newName}.nspawn`), fsConstants.COPYFILE_EXCL).catch(() => {});
+}
+
+async function cloneImageData(image: Image, poolPath: string, newName: string, readOnly: boolean): Promise<void> {
   const fileName = imageFileName(image.type === 'block' ? 'raw' : image.type, newName);
   const target = join(poolPath, fileName);
   if (await exists(target)) throw Errors.imageExists(newName);
