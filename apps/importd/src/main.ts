@@ -44,7 +44,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const pool = new Pool(cfg.poolPath);
+  const pool = new Pool(cfg.poolPath, (line) => log.debug(line));
   const notices = new PoolNotices(cfg.runtimeDir, log);
   const transfers = new Transfers();
   const authorizer = new Authorizer(bus, log);

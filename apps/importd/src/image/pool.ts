@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TransferError } from '../transfer/transfer.js';
+import { assignPoolQuota, canMakeSubvolumes, deleteSubvolume, isSubvolume, makeSubvolume, setSubvolumeReadOnly } from './btrfs.js';
 import { toolCommand } from './child.js';
 
 const execFileAsync = promisify(execFile);
@@ -40,7 +41,11 @@ async function isOsTree(dir: string): Promise<boolean> {
 }
 
 export class Pool {
-  constructor(readonly path: string) {}
+  /** debug: where the pool's non-fatal troubles go (quota set-up, as upstream's log lines). */
+  constructor(
+    readonly path: string,
+    private readonly debug: (line: string) => void = () => {},
+  ) {}
 
   /** The image of that name, directory or raw, as image_find would pick it. */
   async find(name: string): Promise<PoolImage | null> {
@@ -62,9 +67,26 @@ export class Pool {
     return join(this.path, `${TEMP_PREFIX}${name}-${randomBytes(8).toString('hex')}${suffix}`);
   }
 
+  /**
+   * The temporary a directory image is built in: on a btrfs pool a subvolume with its automatic
+   * quota groups (btrfs_subvol_make_fallback + import_assign_pool_quota_and_warn), else, or when
+   * that fails, a plain directory.
+   */
   async createTempDir(name: string): Promise<string> {
     await fs.mkdir(this.path, { recursive: true, mode: 0o700 });
     const p = this.tempPath(name);
+    if (await canMakeSubvolumes(this.path)) {
+      try {
+        await makeSubvolume(p);
+        await fs.chmod(p, 0o755);
+        const trouble = await assignPoolQuota(this.path, p);
+        if (trouble) this.debug(`Failed to set up the default quota hierarchy for ${p}, ignoring: ${trouble}`);
+        return p;
+      } catch (e) {
+        this.debug(`Cannot create subvolume ${p}, using a plain directory: ${(e as Error).message}`);
+        if (await isSubvolume(p)) await deleteSubvolume(p).catch(() => undefined);
+      }
+    }
     await fs.mkdir(p, { mode: 0o755 });
     // mkdir's mode is cut by the umask; an image root is 0755 unless its archive says otherwise.
     await fs.chmod(p, 0o755);
@@ -119,6 +141,11 @@ export class Pool {
         if (!options.force) throw new TransferError(`Image '${name}' already exists.`);
         await removeTree(existing.path);
       }
+      // A subvolume stays the image: the single inner OS tree moves up into it (import_mangle_os_tree).
+      if (source !== temp && kind === 'directory' && (await isSubvolume(temp))) {
+        await hoistInto(source, temp);
+        source = temp;
+      }
       await fs.rename(source, final);
       if (options.readOnly) await markReadOnly(final, kind);
       return final;
@@ -128,11 +155,38 @@ export class Pool {
   }
 }
 
-/** Marks an image read-only as upstream does off btrfs: the immutable flag on a directory, no write bits on a raw file. */
+/**
+ * import_mangle_os_tree for a subvolume temporary: the contents of dir (its only entry) move up
+ * into top, which takes over dir's mode, ownership and times, as the renamed directory would have.
+ */
+async function hoistInto(dir: string, top: string): Promise<void> {
+  const st = await fs.lstat(dir);
+  // Renamed out of the way first: an entry inside may have the directory's own name.
+  const moved = join(top, `${TEMP_PREFIX}hoist-${randomBytes(8).toString('hex')}`);
+  await fs.rename(dir, moved);
+  for (const e of await fs.readdir(moved)) await fs.rename(join(moved, e), join(top, e));
+  await fs.rmdir(moved);
+  await fs.chown(top, st.uid, st.gid);
+  await fs.chmod(top, st.mode & 0o7777);
+  await fs.utimes(top, st.atime, st.mtime);
+}
+
+/**
+ * Marks an image read-only as upstream's import_make_read_only: the read-only property of a
+ * subvolume, else the immutable flag on a directory, no write bits on a raw file.
+ */
 async function markReadOnly(path: string, kind: ImageKind): Promise<void> {
   if (kind === 'raw') {
     const st = await fs.stat(path);
     await fs.chmod(path, st.mode & 0o7555);
+    return;
+  }
+  if (await isSubvolume(path)) {
+    try {
+      await setSubvolumeReadOnly(path, true);
+    } catch (e) {
+      throw new TransferError(`Failed to mark image read-only (${path}): ${(e as Error).message}`);
+    }
     return;
   }
   try {
@@ -142,10 +196,14 @@ async function markReadOnly(path: string, kind: ImageKind): Promise<void> {
   }
 }
 
-/** rm -rf that also gets past an immutable top directory (a read-only image being replaced). */
+/**
+ * rm -rf that also gets past an immutable top directory (a read-only image being replaced), and
+ * deletes a subvolume (a read-only one too) as a subvolume.
+ */
 export async function removeTree(path: string): Promise<void> {
   const st = await lstatOrNull(path);
   if (!st) return;
+  if (await isSubvolume(path)) return deleteSubvolume(path);
   if (st.isDirectory()) await execFileAsync(...toolCommand('chattr', ['-i', '--', path])).catch(() => undefined);
   await fs.rm(path, { recursive: true, force: true });
 }
