@@ -18,6 +18,7 @@ import {
   createMachine,
   errorOf,
   listMachineNames,
+  machineLeader,
   run,
   runAsNobody,
   spawnLeader,
@@ -50,11 +51,6 @@ describe('copy-to, copy-from and bind on running containers (real machinectl)', 
   /** A host path seen from inside the container (through the leader's root: tmpfs /tmp included). */
   const inside = (p: string) => `/proc/${leader}/root${p}`;
 
-  async function leaderOf(machine: string): Promise<number> {
-    const [v] = await stack.client.call('org.freedesktop.machine1', machineObjectPath(machine), 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'Leader']);
-    return v.value as number;
-  }
-
   async function startContainer(label: string, extraArgs: string[] = []): Promise<{ name: string; rootfs: string; c: NspawnContainer; leader: number }> {
     const n = testMachineName(label);
     const root = await copyBusyboxRootfs(join(work, `${label}-root`));
@@ -62,7 +58,7 @@ describe('copy-to, copy-from and bind on running containers (real machinectl)', 
     mkdirSync(join(root, 'mnt'), { recursive: true });
     const c = spawnNspawn({ name: n, rootfs: root, busAddress: stack.bus.address, extraArgs, command: ['/bin/sh', '-c', 'sleep 1000 & wait'] });
     await waitUntil(async () => (await listMachineNames(stack.client)).includes(n), `nspawn to register ${n}`, 30000);
-    return { name: n, rootfs: root, c, leader: await leaderOf(n) };
+    return { name: n, rootfs: root, c, leader: await machineLeader(stack.client, n) };
   }
 
   async function stopContainer(n: string, c: NspawnContainer): Promise<void> {

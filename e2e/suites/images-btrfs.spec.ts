@@ -16,6 +16,7 @@ import {
   callManager,
   copyBusyboxRootfs,
   errorOf,
+  parseShowOutput,
   run,
   startMachined,
   startPrivateBus,
@@ -32,15 +33,6 @@ const PLAIN = 'e2e-plain';
 const NESTED = 'var/e2e-nested';
 
 type ImageRow = [string, string, boolean, bigint, bigint, bigint, string];
-
-function kv(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
 
 /** btrfs-progs, its warnings (e.g. "qgroup data inconsistent" while a rescan runs) kept off the report. */
 const btrfs = (...args: string[]) => execFileSync('btrfs', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -124,7 +116,7 @@ describe('image pool on btrfs', function () {
       expect(sub.slice(0, 3)).to.deep.equal([SUB, 'subvolume', false]);
       // Quota is off: usage unknown, as upstream.
       expect(sub[5]).to.equal(UINT64_MAX);
-      const show = kv((await machinectl('show-image', SUB)).stdout);
+      const show = parseShowOutput((await machinectl('show-image', SUB)).stdout);
       expect(show).to.include({ Type: 'subvolume', ReadOnly: 'no', Limit: 'infinity' });
       const status = await machinectl('image-status', SUB);
       expect(status.stdout).to.match(/Type: subvolume/);
@@ -156,7 +148,7 @@ describe('image pool on btrfs', function () {
       expect(roProperty(snap)).to.equal('ro=true');
       expect(subvolField(snap, 'Flags')).to.equal('readonly');
       expect(isSubvolume(join(snap, NESTED))).to.equal(true);
-      expect(kv((await machinectl('show-image', 'e2e-rosnap')).stdout)).to.include({ Type: 'subvolume', ReadOnly: 'yes' });
+      expect(parseShowOutput((await machinectl('show-image', 'e2e-rosnap')).stdout)).to.include({ Type: 'subvolume', ReadOnly: 'yes' });
     });
 
     it('clone of a plain directory into a btrfs pool makes a subvolume, as upstream', async () => {
@@ -197,7 +189,7 @@ describe('image pool on btrfs', function () {
     it('set-limit SIZE limits the pool: quota on, a subtree qgroup, PoolLimit shown', async () => {
       const r = await machinectl('set-limit', '1G');
       expect(r.code, r.stderr).to.equal(0);
-      expect(kv((await machinectl('show')).stdout)).to.include({ PoolPath: POOL, PoolLimit: String(1n << 30n) });
+      expect(parseShowOutput((await machinectl('show')).stdout)).to.include({ PoolPath: POOL, PoolLimit: String(1n << 30n) });
       expect(await managerProperty('PoolLimit')).to.equal(1n << 30n);
       expect(await managerProperty('PoolUsage')).not.to.equal(UINT64_MAX);
       // As upstream's btrfs_subvol_auto_qgroup for the top level subvolume (id 5): 255/5 holds 0/5.
@@ -217,7 +209,7 @@ describe('image pool on btrfs', function () {
       expect(table).to.match(new RegExp(`^254/${id}\\s+\\d+\\s+\\d+\\s+104857600\\s`, 'm'));
       expect(await imageProperty(SUB, 'Limit')).to.equal(104857600n);
       expect(await imageProperty(SUB, 'Usage')).not.to.equal(UINT64_MAX);
-      expect(kv((await machinectl('show-image', SUB)).stdout).Limit).to.match(/^(104857600|100M)$/);
+      expect(parseShowOutput((await machinectl('show-image', SUB)).stdout).Limit).to.match(/^(104857600|100M)$/);
       const status = await machinectl('image-status', SUB);
       expect(status.stdout, status.stdout).to.match(/Limit: 100\.0M/);
       // Allowed on a read-only image too, as upstream.
@@ -293,7 +285,7 @@ describe('image pool on btrfs', function () {
           expect(r.code, r.stderr).to.equal(0);
           expect(isSubvolume(pool)).to.equal(true);
           const show = await run('machinectl', ['--no-pager', 'show'], { env });
-          expect(kv(show.stdout)).to.include({ PoolPath: pool, PoolLimit: String(2n << 30n) });
+          expect(parseShowOutput(show.stdout)).to.include({ PoolPath: pool, PoolLimit: String(2n << 30n) });
         } finally {
           await machined.stop();
         }

@@ -17,6 +17,7 @@ import {
   copyBusyboxRootfs,
   createMachine,
   errorOf,
+  parseShowOutput,
   run,
   runAsNobody,
   spawnLeader,
@@ -114,15 +115,6 @@ function writeGptImage(file: string, totalSectors: number, first: number, type: 
   header(totalSectors - 1, 1, totalSectors - 33).copy(disk, (totalSectors - 1) * 512);
   writeFileSync(file, disk);
   return { offset: first * 512, size: (last - first + 1) * 512 };
-}
-
-function kv(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
 }
 
 function unlinkQuietly(p: string): void {
@@ -326,12 +318,12 @@ describe('image pool', function () {
     it('show-image prints every property of the image object', async () => {
       const r = await machinectl('show-image', RAW);
       expect(r.code, r.stderr).to.equal(0);
-      const p = kv(r.stdout);
+      const p = parseShowOutput(r.stdout);
       const st = statSync(join(POOL, `${RAW}.raw`));
       expect(p).to.include({ Name: RAW, Path: join(POOL, `${RAW}.raw`), Type: 'raw', ReadOnly: 'no', Usage: String(st.blocks * 512), Limit: String(st.size) });
       expect(p).to.include({ UsageExclusive: String(st.blocks * 512), LimitExclusive: String(st.size) });
       expect(p.ModificationTimestamp).to.match(/^\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
-      const d = kv((await machinectl('show-image', DIR)).stdout);
+      const d = parseShowOutput((await machinectl('show-image', DIR)).stdout);
       expect(d).to.include({ Name: DIR, Path: join(POOL, DIR), Type: 'directory', ReadOnly: 'no' });
     });
 
@@ -377,12 +369,12 @@ describe('image pool', function () {
       expect((await machinectl('read-only', 'e2e-clone')).code).to.equal(0);
       const attrs = await run('lsattr', ['-d', join(POOL, 'e2e-clone')]);
       expect(attrs.stdout.split(' ')[0]).to.contain('i');
-      expect(kv((await machinectl('show-image', 'e2e-clone')).stdout).ReadOnly).to.equal('yes');
+      expect(parseShowOutput((await machinectl('show-image', 'e2e-clone')).stdout).ReadOnly).to.equal('yes');
 
       const clone = await machinectl('clone', 'e2e-clone', 'e2e-clone2');
       expect(clone.code, clone.stderr).to.equal(0);
       expect(existsSync(join(POOL, 'e2e-clone2/etc/hostname'))).to.equal(true);
-      expect(kv((await machinectl('show-image', 'e2e-clone2')).stdout).ReadOnly).to.equal('no');
+      expect(parseShowOutput((await machinectl('show-image', 'e2e-clone2')).stdout).ReadOnly).to.equal('no');
 
       const rm = await machinectl('remove', 'e2e-clone');
       expect(rm.code).to.equal(1);
@@ -394,7 +386,7 @@ describe('image pool', function () {
 
       expect((await machinectl('read-only', 'e2e-clone', 'no')).code).to.equal(0);
       expect((await run('lsattr', ['-d', join(POOL, 'e2e-clone')])).stdout.split(' ')[0]).not.to.contain('i');
-      expect(kv((await machinectl('show-image', 'e2e-clone')).stdout).ReadOnly).to.equal('no');
+      expect(parseShowOutput((await machinectl('show-image', 'e2e-clone')).stdout).ReadOnly).to.equal('no');
     });
 
     it('clones a raw image read-only: a file without write permission', async () => {
@@ -402,7 +394,7 @@ describe('image pool', function () {
       expect(r.code, r.stderr).to.equal(0);
       const st = statSync(join(POOL, 'e2e-rawclone.raw'));
       expect(st.mode & 0o222).to.equal(0);
-      expect(kv((await machinectl('show-image', 'e2e-rawclone')).stdout)).to.include({ Type: 'raw', ReadOnly: 'yes' });
+      expect(parseShowOutput((await machinectl('show-image', 'e2e-rawclone')).stdout)).to.include({ Type: 'raw', ReadOnly: 'yes' });
       expect((await machinectl('read-only', 'e2e-rawclone', 'no')).code).to.equal(0);
       expect(statSync(join(POOL, 'e2e-rawclone.raw')).mode & 0o200).to.equal(0o200);
     });
@@ -527,7 +519,7 @@ describe('image pool', function () {
       expect(rm.code).to.equal(1);
       expect(existsSync(join(POOL, DIR))).to.equal(true);
       expect(existsSync(join(POOL, 'e2e-nobody'))).to.equal(false);
-      expect(kv((await machinectl('show-image', DIR)).stdout).ReadOnly).to.equal('no');
+      expect(parseShowOutput((await machinectl('show-image', DIR)).stdout).ReadOnly).to.equal('no');
     });
   });
 

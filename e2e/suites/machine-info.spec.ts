@@ -8,17 +8,12 @@ import { machineObjectPath } from '@machined/protocol';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, busyboxRootfs, callManager, createMachine, errorOf, listMachineNames, run, runAsNobody, spawnNspawn, testMachineName, track, useStack, waitUntil } from '../support/index.js';
+import { REPO_ROOT, busyboxRootfs, callManager, createMachine, errorOf, listMachineNames, machineLeader, run, runAsNobody, spawnNspawn, testMachineName, track, useStack, waitUntil } from '../support/index.js';
 
 describe('machine information from a running container', function () {
   this.timeout(120000);
   const stack = useStack({ extraArgs: ['--terminate-timeout', '5'] });
   const env = () => ({ DBUS_SYSTEM_BUS_ADDRESS: stack.bus.address, SYSTEMD_COLORS: '0' });
-
-  async function leaderOf(name: string): Promise<number> {
-    const [leader] = await stack.client.call('org.freedesktop.machine1', machineObjectPath(name), 'org.freedesktop.DBus.Properties', 'Get', 'ss', ['org.freedesktop.machine1.Machine', 'Leader']);
-    return leader.value as number;
-  }
 
   it('reads the OS release of a container; real machinectl list and status show it', async () => {
     const name = testMachineName('os');
@@ -47,7 +42,7 @@ describe('machine information from a running container', function () {
     });
     try {
       await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
-      const leader = await leaderOf(name);
+      const leader = await machineLeader(stack.client, name);
       const inNetns = (...args: string[]) => run('nsenter', [`--net=/proc/${leader}/ns/net`, '--', 'ip', ...args]);
       // Added link-local first and global last: the answer must still put global ones first.
       for (const args of [

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { machineScopeUnitName } from '@machined/protocol';
-import { run, testMachineName, useStack, createMachine, listMachineNames, spawnLeader, waitUntil } from '../support/index.js';
+import { run, testMachineName, useStack, createMachine, listMachineNames, spawnLeader, waitUntil, parseShowOutput } from '../support/index.js';
 
 describe('real machinectl against machined', function () {
   const stack = useStack({ extraArgs: ['--terminate-timeout', '3'] });
@@ -50,7 +50,7 @@ describe('real machinectl against machined', function () {
     await createMachine(stack.client, name, leader.pid!);
     const r = await machinectl('show', name);
     expect(r.code, r.stderr).to.equal(0);
-    const kv = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const kv = parseShowOutput(r.stdout);
     expect(kv).to.include({ Name: name, Class: 'container', Service: 'e2e', Leader: String(leader.pid), State: 'running' });
     expect(kv.Id).to.match(/^[0-9a-f]{32}$/);
     expect(Object.keys(kv)).to.deep.equal(['Name', 'Id', 'Timestamp', 'TimestampMonotonic', 'Service', 'Unit', 'Leader', 'Class', 'State']);

@@ -17,8 +17,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { machineObjectPath } from '@machined/protocol';
 import {
+  machineLeader,
   REPO_ROOT,
   addFailureLog,
   copyBusyboxRootfs,
@@ -111,14 +111,6 @@ describe('host names through NSS (libnss_machines + nss-helper, libnss_mymachine
   /** getent's output with runs of blanks made one, for comparing two modules' answers. */
   const norm = (r: RunResult) => `${r.code}\n${r.stdout.replace(/[ \t]+/g, ' ')}`;
 
-  async function leaderOf(name: string): Promise<number> {
-    const [leader] = await stack.client.call('org.freedesktop.machine1', machineObjectPath(name), 'org.freedesktop.DBus.Properties', 'Get', 'ss', [
-      'org.freedesktop.machine1.Machine',
-      'Leader',
-    ]);
-    return leader.value as number;
-  }
-
   const inNetns = async (leader: number, ...args: string[]) => {
     // Never run a command meant for a container in our own namespace.
     expect(readlinkSync(`/proc/${leader}/ns/net`)).not.to.equal(readlinkSync('/proc/self/ns/net'));
@@ -166,7 +158,7 @@ describe('host names through NSS (libnss_machines + nss-helper, libnss_mymachine
     });
     try {
       await waitUntil(async () => (await listMachineNames(stack.client)).includes(name), 'nspawn to register', 30000);
-      const leader = await leaderOf(name);
+      const leader = await machineLeader(stack.client, name);
       // Link-local first and global last: the answers must still put the global ones first.
       await inNetns(leader, 'ip', 'addr', 'add', '169.254.9.2/16', 'scope', 'link', 'dev', 'host0');
       await inNetns(leader, 'ip', '-6', 'addr', 'add', 'fe80::9:2/64', 'dev', 'host0', 'nodad');

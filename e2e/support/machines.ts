@@ -5,7 +5,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dbus from 'dbus-next';
-import { MACHINE1_BUS_NAME, MACHINE1_MANAGER_INTERFACE, MACHINE1_PATH, MANAGER_INTERFACE, findMethod, signatureOf } from '@machined/protocol';
+import {
+  MACHINE1_BUS_NAME,
+  MACHINE1_MACHINE_INTERFACE,
+  MACHINE1_MANAGER_INTERFACE,
+  MACHINE1_PATH,
+  MANAGER_INTERFACE,
+  findMethod,
+  machineObjectPath,
+  signatureOf,
+} from '@machined/protocol';
 import { connectBus, type BusClient } from './bus-client.js';
 import { track } from './cleanup.js';
 import { startMachined, type MachinedOptions, type MachinedProcess } from './machined-process.js';
@@ -58,6 +67,22 @@ export async function registerMachine(client: BusClient, name: string, leader: n
 export async function listMachineNames(client: BusClient): Promise<string[]> {
   const [machines] = await callManager(client, 'ListMachines', []);
   return (machines as Array<[string]>).map((m) => m[0]);
+}
+
+/** A registered machine's Leader property: the PID of its leader process. */
+export async function machineLeader(client: BusClient, name: string): Promise<number> {
+  const [leader] = await client.call(MACHINE1_BUS_NAME, machineObjectPath(name), 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MACHINE1_MACHINE_INTERFACE, 'Leader']);
+  return leader.value as number;
+}
+
+/** `machinectl show`'s (or `show-image`'s) KEY=VALUE lines as a record. */
+export function parseShowOutput(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 /** Polls fn until it returns a truthy value; rejects with what after timeoutMs. */

@@ -3,7 +3,7 @@
 // workspace libs it uses (from their sources), the native modules left external, a package.json
 // naming only those runtime dependencies, and the app's service files from apps/<app>/deploy.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -101,7 +101,13 @@ const deployPkg = {
 writeFileSync(join(dist, 'package.json'), JSON.stringify(deployPkg, null, 2) + '\n');
 
 const deployDir = join(appDir, 'deploy');
-if (existsSync(deployDir)) cpSync(deployDir, dist, { recursive: true });
+// dereference: deploy/install-lib.sh is a symlink to the shared copy; the dist gets the file.
+if (existsSync(deployDir)) cpSync(deployDir, dist, { recursive: true, dereference: true });
+// An install.sh sources the logic the deployables share from beside itself (so the dist stays
+// self-contained): copied here whether or not the app's deploy/ links it.
+if (existsSync(join(dist, 'install.sh'))) {
+  copyFileSync(join(root, 'tools/build/deploy/install-lib.sh'), join(dist, 'install-lib.sh'));
+}
 
 // Small C programs an app needs beside Node (things Node cannot do: setns() into another
 // process's namespaces, SCM_RIGHTS on a socketpair, glibc NSS modules). apps/<app>/native/NAME.c

@@ -1,5 +1,4 @@
 /** Command-line flags and environment of importd; every path has the real default. */
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_POOL_PATH,
   DEFAULT_RUNTIME_DIR,
@@ -7,6 +6,7 @@ import {
   type LogLevel,
   ConfigError,
   parseLogLevel,
+  parseDaemonArgs,
 } from '@machined/protocol';
 
 export interface Config {
@@ -39,28 +39,14 @@ Options:
   --version              show the version`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'bus-address': { type: 'string' },
-        'pool-path': { type: 'string' },
-        'runtime-dir': { type: 'string' },
-        keyring: { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) return 'help';
-  if (v.version) return 'version';
+  const v = parseDaemonArgs(argv, {
+    'bus-address': { type: 'string' },
+    'pool-path': { type: 'string' },
+    'runtime-dir': { type: 'string' },
+    keyring: { type: 'string', multiple: true },
+    'log-level': { type: 'string' },
+  });
+  if (v === 'help' || v === 'version') return v;
   const level = parseLogLevel(v['log-level'] ?? env.MACHINED_LOG_LEVEL);
   const keyrings = v.keyring?.length ? v.keyring : env.IMPORTD_KEYRING ? [env.IMPORTD_KEYRING] : DEFAULT_KEYRINGS;
   return {

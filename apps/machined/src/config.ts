@@ -1,6 +1,5 @@
 /** Command-line flags and environment of machined; every path has the real default. */
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_POOL_PATH,
   DEFAULT_RUNTIME_DIR,
@@ -9,6 +8,7 @@ import {
   type LogLevel,
   ConfigError,
   parseLogLevel,
+  parseDaemonArgs,
 } from '@machined/protocol';
 import { defaultSearchPath } from './images/discovery.js';
 
@@ -72,36 +72,22 @@ Options:
   --version                  show the version`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'bus-address': { type: 'string' },
-        'state-dir': { type: 'string' },
-        'runtime-dir': { type: 'string' },
-        'pool-path': { type: 'string' },
-        'image-search-path': { type: 'string' },
-        'terminate-timeout': { type: 'string' },
-        'cgroup-backend': { type: 'string' },
-        'log-level': { type: 'string' },
-        'libexec-dir': { type: 'string' },
-        systemd1: { type: 'string' },
-        launcher: { type: 'string' },
-        'machine-network': { type: 'string' },
-        'enabled-units-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) return 'help';
-  if (v.version) return 'version';
+  const v = parseDaemonArgs(argv, {
+    'bus-address': { type: 'string' },
+    'state-dir': { type: 'string' },
+    'runtime-dir': { type: 'string' },
+    'pool-path': { type: 'string' },
+    'image-search-path': { type: 'string' },
+    'terminate-timeout': { type: 'string' },
+    'cgroup-backend': { type: 'string' },
+    'log-level': { type: 'string' },
+    'libexec-dir': { type: 'string' },
+    systemd1: { type: 'string' },
+    launcher: { type: 'string' },
+    'machine-network': { type: 'string' },
+    'enabled-units-file': { type: 'string' },
+  });
+  if (v === 'help' || v === 'version') return v;
 
   const timeout = Number(v['terminate-timeout'] ?? env.MACHINED_TERMINATE_TIMEOUT ?? '90');
   if (!Number.isFinite(timeout) || timeout < 0) throw new ConfigError(`--terminate-timeout: '${v['terminate-timeout']}' is not a number of seconds`);

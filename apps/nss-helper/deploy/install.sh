@@ -17,40 +17,16 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=/
-init=auto
-multiarch=
-skip_npm=0
-uninstall=0
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --root) root=${2:?--root needs a directory}; shift 2 ;;
-    --root=*) root=${1#--root=}; shift ;;
-    --init) init=${2:?--init needs a value}; shift 2 ;;
-    --init=*) init=${1#--init=}; shift ;;
-    --multiarch) multiarch=${2:?--multiarch needs a value}; shift 2 ;;
-    --multiarch=*) multiarch=${1#--multiarch=}; shift ;;
-    --skip-npm) skip_npm=1; shift ;;
-    --uninstall) uninstall=1; shift ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "install.sh: unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
-root=${root%/}
-live=0; [[ -z $root ]] && live=1   # installing onto the running system
-
-libdir=$root/usr/lib/nss-helper
-unit=$root/etc/systemd/system/nss-helper.service
-initscript=$root/etc/init.d/nss-helper
+app=nss-helper
+ours_marker=nss-helper
+npm_needs="the native module zeromq"
+extra_value_options=(multiarch)
+dist_files=(lib/libnss_machines.so.2)
+# The shared logic (tools/build/deploy/install-lib.sh), copied beside this script by the build.
+# shellcheck source=../../../tools/build/deploy/install-lib.sh
+source "$here/install-lib.sh"
+parse_args "$@"
 nsswitch=$root/etc/nsswitch.conf
-state_file=$libdir/.install-state
-
-log() { echo "install.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-[[ $(id -u) -eq 0 || $live -eq 0 ]] || die "must run as root"
-
-ours() { [[ -f $1 ]] && grep -q 'nss-helper' "$1"; }
 
 # The directory glibc's loader searches for NSS modules: the Debian multiarch library directory.
 find_multiarch() {
@@ -64,19 +40,6 @@ find_multiarch() {
   [[ -n $m ]] || die "cannot tell the multiarch library directory; pass --multiarch (e.g. x86_64-linux-gnu)"
   echo "$m"
 }
-
-detect_init() {
-  if [[ $init != auto ]]; then echo "$init"; return; fi
-  if [[ -d $root/run/systemd/system && $live -eq 1 ]] || [[ -d $root/etc/systemd/system || -d $root/lib/systemd/system ]]; then
-    echo systemd
-  elif [[ -x $root/sbin/openrc-run || -x $root/usr/sbin/openrc-run ]]; then
-    echo openrc
-  else
-    echo none
-  fi
-}
-
-systemd_running() { [[ $live -eq 1 && -d /run/systemd/system ]] && command -v systemctl >/dev/null; }
 
 # --- /etc/nsswitch.conf ----------------------------------------------------------------------
 # The file is rewritten in place (cat >), never replaced: its inode, mode and owner stay, and a
@@ -197,8 +160,7 @@ nsswitch_remove() {
 
 # --- uninstall ---------------------------------------------------------------------------------
 if [[ $uninstall -eq 1 ]]; then
-  if systemd_running; then systemctl stop nss-helper.service 2>/dev/null || true; fi
-  if [[ $live -eq 1 && -x /sbin/openrc-run && -e $initscript ]]; then rc-service nss-helper stop 2>/dev/null || true; fi
+  stop_service
   if [[ -f $state_file ]]; then
     # In reverse order: the appended line goes before the newline that preceded it.
     while read -r how a b; do
@@ -208,8 +170,7 @@ if [[ $uninstall -eq 1 ]]; then
       esac
     done < <(tac -- "$state_file")
   fi
-  ours "$unit" && rm -f -- "$unit"
-  ours "$initscript" && rm -f -- "$initscript"
+  remove_ours "$unit" "$initscript"
   rm -rf -- "$libdir"
   if systemd_running; then systemctl daemon-reload; fi
   if [[ $live -eq 1 ]]; then ldconfig 2>/dev/null || true; fi
@@ -217,32 +178,9 @@ if [[ $uninstall -eq 1 ]]; then
   exit 0
 fi
 
-[[ -f $here/bin/nss-helper.mjs && -f $here/package.json && -f $here/lib/libnss_machines.so.2 ]] ||
-  die "run the copy in apps/nss-helper/dist (after \"npx nx run nss-helper:build\"), not the one in deploy/"
-
-# 1. The program: staged beside the old one, then swapped, so a failed npm install changes nothing.
-mkdir -p -- "$(dirname -- "$libdir")"
-stage=$(mktemp -d -- "$libdir.new.XXXXXX")
-trap 'rm -rf -- "$stage" "$state_file.new"' EXIT
-cp -a -- "$here/." "$stage/"
-rm -rf -- "$stage/node_modules"
-if [[ $skip_npm -eq 0 ]]; then
-  command -v npm >/dev/null || die "npm not found (needed for the native module zeromq)"
-  log "npm install --omit=dev in $libdir"
-  (cd "$stage" && npm install --omit=dev --no-audit --no-fund --prefer-offline --loglevel=error >&2)
-fi
-chmod 0755 "$stage" "$stage/bin/nss-helper.mjs"
-[[ -f $state_file ]] && cp -- "$state_file" "$stage/.install-state.prev"
-if [[ -e $libdir ]]; then
-  old=$(mktemp -d -- "$libdir.old.XXXXXX")
-  mv -T -- "$libdir" "$old/nss-helper"
-  mv -T -- "$stage" "$libdir"
-  rm -rf -- "$old"
-else
-  mv -T -- "$stage" "$libdir"
-fi
-# Keep what an earlier install recorded (the original hosts: line), then add what this one does.
-if [[ -f $libdir/.install-state.prev ]]; then mv -- "$libdir/.install-state.prev" "$state_file.new"; else : >"$state_file.new"; fi
+check_dist
+# 1. The program (and, in $state_file.new, the earlier install's record: the original hosts: line).
+install_program
 
 # 2. The NSS module, where glibc looks for libnss_*.so.2.
 arch=$(find_multiarch)
@@ -256,24 +194,7 @@ if [[ $live -eq 1 ]]; then ldconfig 2>/dev/null || true; fi
 nsswitch_add
 
 # 4. The service manager.
-kind=$(detect_init)
-case $kind in
-  systemd)
-    install -d -m 0755 -- "$(dirname -- "$unit")"
-    install -m 0644 -- "$here/systemd/nss-helper.service" "$unit"
-    if systemd_running; then systemctl daemon-reload; fi
-    log "enable it with: systemctl enable --now nss-helper.service"
-    ;;
-  openrc)
-    install -d -m 0755 -- "$(dirname -- "$initscript")"
-    install -m 0755 -- "$here/openrc/nss-helper" "$initscript"
-    log "enable it with: rc-update add nss-helper default"
-    ;;
-  none) log "no service manager files installed (--init none or none detected): start $libdir/bin/nss-helper.mjs yourself" ;;
-  *) die "unknown --init $kind" ;;
-esac
+install_service_manager ": start $libdir/bin/nss-helper.mjs yourself" "enable it with: systemctl enable --now nss-helper.service" ""
 # Order matters for --uninstall (it replays the record backwards): no sort, no duplicates.
-awk '!seen[$0]++' "$state_file.new" >"$state_file"
-rm -f -- "$state_file.new"
-trap - EXIT
+save_state recorded
 log "nss-helper installed in $libdir ($kind), module $root$module"

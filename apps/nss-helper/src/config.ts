@@ -1,6 +1,5 @@
 /** Command-line flags and environment of nss-helper; every path has the real default. */
-import { parseArgs } from 'node:util';
-import { DEFAULT_RUNTIME_DIR, type LogLevel, ConfigError, parseLogLevel } from '@machined/protocol';
+import { DEFAULT_RUNTIME_DIR, type LogLevel, ConfigError, parseLogLevel, parseDaemonArgs } from '@machined/protocol';
 
 export interface Config {
   runtimeDir: string;
@@ -28,26 +27,12 @@ Options:
   --version              show the version`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        'runtime-dir': { type: 'string' },
-        socket: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) return 'help';
-  if (v.version) return 'version';
+  const v = parseDaemonArgs(argv, {
+    'runtime-dir': { type: 'string' },
+    socket: { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  if (v === 'help' || v === 'version') return v;
   const hostsSocket = v.socket ?? env.MACHINED_NSS_SOCKET ?? DEFAULT_HOSTS_SOCKET;
   if (!hostsSocket.startsWith('/')) throw new ConfigError(`--socket: '${hostsSocket}' is not an absolute path`);
   if (Buffer.byteLength(hostsSocket) >= 108) throw new ConfigError(`--socket: '${hostsSocket}' is longer than a unix socket path may be (107 bytes)`);

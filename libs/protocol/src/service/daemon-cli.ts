@@ -4,6 +4,7 @@
  * own flags and throws ConfigError; main.ts asks handleDaemonCli for a configuration or an exit
  * status.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Logger, LogLevel } from './log.js';
 
 export class ConfigError extends Error {}
@@ -11,6 +12,37 @@ export class ConfigError extends Error {}
 export type ParsedConfig<C> = C | 'help' | 'version';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
+
+/** The flags every daemon takes besides its own. */
+const COMMON_FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/** A daemon's own flags, as node:util parseArgs takes them. */
+export type DaemonFlags = NonNullable<ParseArgsConfig['options']>;
+
+/** What parseArgs gives for those flags (plus help and version). */
+export type DaemonFlagValues<F extends DaemonFlags> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: F & typeof COMMON_FLAGS; strict: true; allowPositionals: false }>
+>['values'];
+
+/**
+ * A daemon's command line: its own flags plus -h/--help and --version, no positional arguments.
+ * The flags' values, or 'help' / 'version' when asked for; an unknown flag or a missing value is a
+ * ConfigError carrying parseArgs's message.
+ */
+export function parseDaemonArgs<const F extends DaemonFlags>(argv: string[], flags: F): ParsedConfig<DaemonFlagValues<F>> {
+  let values: { help?: boolean; version?: boolean };
+  try {
+    values = parseArgs({ args: argv, options: { ...flags, ...COMMON_FLAGS }, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  return values as DaemonFlagValues<F>;
+}
 
 /** `--log-level` (or the environment's value), checked. */
 export function parseLogLevel(value: string | undefined): LogLevel {

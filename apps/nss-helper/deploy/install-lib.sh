@@ -1,0 +1,1 @@
+../../../tools/build/deploy/install-lib.sh
