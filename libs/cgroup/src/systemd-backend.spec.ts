@@ -208,6 +208,7 @@ describe('SystemdBackend against a fake systemd1', function () {
   });
 
   it('watchEmpty fires at once for a unit that no longer exists', async () => {
+    fake.notFoundStub('machine-gone.scope');
     const fired = firstFired();
     backend.watchEmpty({ unit: 'machine-gone.scope', cgroupPath: '/machine.slice/machine-gone.scope', subgroup: '' }, fired.callback);
     await fired.promise;
@@ -235,11 +236,65 @@ describe('SystemdBackend against a fake systemd1', function () {
     expect(await backend.accounting({ ...location, unit: 'machine-gone.scope' })).to.deep.equal({});
   });
 
-  it('unitOfPid asks GetUnitByPID, with the unit\'s ControlGroup', async () => {
-    const location = await backend.createScope(spec({ pids: [process.pid] }));
-    expect(await backend.unitOfPid(process.pid)).to.deep.equal(location);
-    expect(fake.callsTo('GetUnitByPID').map((c) => c.args)).to.deep.equal([[process.pid]]);
-    fake.endUnit(location.unit);
+  /** A /proc of our own: PID → the lines of its cgroup file. */
+  async function fakeProc(files: Record<number, string>): Promise<string> {
+    const root = join(cgroupRoot, `proc${++counter}`);
+    for (const [pid, text] of Object.entries(files)) {
+      await mkdir(join(root, pid), { recursive: true });
+      await writeFile(join(root, pid, 'cgroup'), text);
+    }
+    return root;
+  }
+
+  it('unitOfPid reads the unit from /proc, as cg_pid_get_unit, and asks systemd nothing', async () => {
+    const procRoot = await fakeProc({
+      1: '1:name=systemd:/init.scope\n0::/init.scope\n',
+      4242: '1:name=systemd:/elsewhere.scope\n0::/machine.slice/machine-x.scope/payload/inner\n',
+      4343: '0::/system.slice/systemd-nspawn@a\\x2db.service\n',
+      4444: '0::/user.slice/user-0.slice/_cpu.scope\n',
+    });
+    const fromProc = new SystemdBackend(client, { layout, callTimeoutMs: 5000, procRoot });
+    try {
+      expect(await fromProc.unitOfPid(4242)).to.deep.equal(
+        { unit: 'machine-x.scope', cgroupPath: '/machine.slice/machine-x.scope', subgroup: 'payload/inner' });
+      expect(await fromProc.unitOfPid(4343)).to.deep.equal(
+        { unit: 'systemd-nspawn@a\\x2db.service', cgroupPath: '/system.slice/systemd-nspawn@a\\x2db.service', subgroup: '' });
+      expect(await fromProc.unitOfPid(4444)).to.deep.equal(
+        { unit: 'cpu.scope', cgroupPath: '/user.slice/user-0.slice/_cpu.scope', subgroup: '' });
+      expect(fake.calls).to.deep.equal([]);
+    } finally {
+      await fromProc.close();
+    }
+  });
+
+  it('unitOfPid reads paths below the cgroup of a systemd in a container without a cgroup namespace', async () => {
+    const procRoot = await fakeProc({
+      1: '0::/machine.slice/machine-c.scope/init.scope\n',
+      4242: '0::/machine.slice/machine-c.scope/system.slice/foo.service\n',
+    });
+    const nested = new SystemdBackend(client, { layout, callTimeoutMs: 5000, procRoot });
+    try {
+      expect(await nested.unitOfPid(4242)).to.deep.equal({ unit: 'foo.service', cgroupPath: '/system.slice/foo.service', subgroup: '' });
+      expect(fake.calls).to.deep.equal([]);
+    } finally {
+      await nested.close();
+    }
+  });
+
+  it('unitOfPid asks GetUnitByPID only when /proc names no unit', async () => {
+    // PIDs no other test's fake unit holds.
+    const location = await backend.createScope(spec({ pids: [45454] }));
+    const procRoot = await fakeProc({ 1: '0::/init.scope\n', 45454: '0::/machine.slice\n', 45455: '0::/\n' });
+    const viaBus = new SystemdBackend(client, { layout, callTimeoutMs: 5000, procRoot });
+    try {
+      fake.calls.length = 0;
+      expect(await viaBus.unitOfPid(45454)).to.deep.equal(location);
+      expect(await viaBus.unitOfPid(45455)).to.equal(null);
+      expect(fake.callsTo('GetUnitByPID').map((c) => c.args)).to.deep.equal([[45454], [45455]]);
+    } finally {
+      await viaBus.close();
+      fake.endUnit(location.unit);
+    }
   });
 
   it('unitOfPid falls back to /proc when systemd knows no unit, and fails for a PID that does not exist', async () => {
@@ -251,13 +306,13 @@ describe('SystemdBackend against a fake systemd1', function () {
   });
 
   /**
-   * watchEmpty sets up asynchronously (Subscribe, AddMatch, then GetUnit): once the fake sees its
-   * GetUnit, the match rules are in place and signals emitted from then on reach the backend.
+   * watchEmpty sets up asynchronously (Subscribe, AddMatch, then a read of ActiveState): once the
+   * fake sees that read, the match rules are in place and signals emitted from then on reach the backend.
    */
   function watchReady(unit: string): Promise<void> {
     return new Promise((resolve) => {
       const onCall = (member: string): void => {
-        if (member !== 'GetUnit' || fake.calls.at(-1)?.args[0] !== unit) return;
+        if (member !== 'Get' || fake.calls.at(-1)?.args[0] !== unit) return;
         fake.off('call', onCall);
         resolve();
       };

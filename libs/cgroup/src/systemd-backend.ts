@@ -17,7 +17,7 @@ import {
 } from './systemd-bus.js';
 import { SystemdSignals } from './systemd-signals.js';
 import { unitTypeInterface } from './unit-name.js';
-import { unitNameIsValid } from '@machined/protocol';
+import { systemdUnitObjectPath, unitNameIsValid } from '@machined/protocol';
 
 export interface SystemdBackendOptions {
   layout?: CgroupLayout;
@@ -30,6 +30,8 @@ export interface SystemdBackendOptions {
 
 const NO_SUCH_UNIT = 'org.freedesktop.systemd1.NoSuchUnit';
 const UNKNOWN_METHOD = 'org.freedesktop.DBus.Error.UnknownMethod';
+/** What a read of a unit that does not exist (any more) can answer. */
+const UNIT_GONE = [NO_SUCH_UNIT, 'org.freedesktop.DBus.Error.UnknownObject', 'org.freedesktop.DBus.Error.UnknownInterface'];
 const UINT64_MAX = 2n ** 64n - 1n;
 
 function isCgroupPath(path: string): boolean {
@@ -57,6 +59,8 @@ export class SystemdBackend implements ScopeBackend {
   private readonly procRoot: string;
   private readonly signals: SystemdSignals;
   private readonly stoppers = new Set<() => void>();
+  /** Where systemd's cgroup tree starts, as /proc shows it (see shifted()); read on first use. */
+  private rootPath: string | undefined;
 
   /** `bus` is the caller's connected system bus; close() leaves it connected. */
   constructor(private readonly bus: MessageBus, options: SystemdBackendOptions = {}) {
@@ -191,13 +195,15 @@ export class SystemdBackend implements ScopeBackend {
       this.stoppers.delete(stop);
     };
     this.stoppers.add(stop);
-    // Listen first, then look: a unit that ends in between is still noticed.
+    // Listen first, then look: a unit that ends in between is still noticed. One call: the unit's
+    // object path follows from its name, and systemd answers for a unit it no longer has with a
+    // not-found stub, whose ActiveState is inactive.
     this.signals.track(unitEnd.ready.then(async () => {
       if (!active) return;
-      const state = await this.property(await this.unitPath(location.unit), UNIT_INTERFACE, 'ActiveState');
+      const state = await this.property(systemdUnitObjectPath(location.unit), UNIT_INTERFACE, 'ActiveState');
       if (state === 'inactive' || state === 'failed') fire();
     }).catch((err: unknown) => {
-      if (dbusErrorName(err) === NO_SUCH_UNIT) fire();
+      if (UNIT_GONE.includes(dbusErrorName(err) ?? '')) fire();
     }));
     return stop;
   }
@@ -253,25 +259,49 @@ export class SystemdBackend implements ScopeBackend {
   }
 
   /**
-   * GetUnitByPID names the unit; /proc gives the subgroup (and the answer when the bus cannot).
-   * A PID in a slice's own cgroup (the root is `-.slice`) is in no unit: null.
+   * As upstream's cg_pid_get_unit: the unit comes from /proc/PID/cgroup (the line of systemd's own
+   * hierarchy, past the `*.slice` components), so registering a leader asks systemd nothing. Only
+   * when /proc names no unit (no such line; the PID sits in the root or in a slice's own cgroup,
+   * e.g. in another cgroup namespace) is systemd asked: GetUnitByPID, then the unit's Id and
+   * ControlGroup, each once. A PID in a slice (the root is `-.slice`) is in no unit: null.
    */
   async unitOfPid(pid: number): Promise<UnitLocation | null> {
-    const procPath = systemdCgroupPath(readProcCgroup(pid, this.procRoot), this.hierarchy);
+    const procPath = this.shifted(systemdCgroupPath(readProcCgroup(pid, this.procRoot), this.hierarchy));
     const fromProc = procPath === undefined ? null : unitFromCgroupPath(procPath);
-    try {
-      const [path] = await this.manager('GetUnitByPID', 'u', [pid]);
-      const unit = await this.property(String(path), UNIT_INTERFACE, 'Id');
-      if (typeof unit !== 'string') return fromProc;
-      if (unit.endsWith('.slice')) return null;
-      if (fromProc?.unit === unit) return fromProc;
-      const controlGroup = await this.property(String(path), unitTypeInterface(unit), 'ControlGroup');
-      const cgroupPath = typeof controlGroup === 'string' ? controlGroup : '';
-      const below = cgroupPath !== '' && procPath?.startsWith(`${cgroupPath}/`) ? procPath.slice(cgroupPath.length + 1) : '';
-      return { unit, cgroupPath, subgroup: below };
-    } catch {
-      return fromProc;
+    if (fromProc) return fromProc;
+    return this.unitOfPidFromBus(pid, procPath).catch(() => null);
+  }
+
+  /**
+   * cg_shift_path with cg_get_root_path: systemd's tree starts at PID 1's cgroup minus
+   * `/init.scope` (`/system.slice` before systemd 226). That is `/` except where systemd runs in a
+   * container without a cgroup namespace, and there the paths /proc shows begin with the
+   * container's own cgroup, which is no unit of this systemd's. Read once: PID 1 does not move.
+   */
+  private shifted(path: string | undefined): string | undefined {
+    if (this.rootPath === undefined) {
+      let root: string | undefined;
+      try {
+        root = systemdCgroupPath(readProcCgroup(1, this.procRoot), this.hierarchy);
+      } catch {
+        root = undefined;
+      }
+      this.rootPath = root?.replace(/\/(init\.scope|system\.slice|system)$/, '') || '/';
     }
+    const root = this.rootPath;
+    if (path === undefined || root === '/') return path;
+    if (path === root) return '/';
+    return path.startsWith(`${root}/`) ? path.slice(root.length) : path;
+  }
+
+  private async unitOfPidFromBus(pid: number, procPath: string | undefined): Promise<UnitLocation | null> {
+    const [path] = await this.manager('GetUnitByPID', 'u', [pid]);
+    const unit = await this.property(String(path), UNIT_INTERFACE, 'Id');
+    if (typeof unit !== 'string' || !unitNameIsValid(unit) || unit.endsWith('.slice')) return null;
+    const controlGroup = await this.property(String(path), unitTypeInterface(unit), 'ControlGroup');
+    const cgroupPath = typeof controlGroup === 'string' ? controlGroup : '';
+    const below = cgroupPath !== '' && procPath?.startsWith(`${cgroupPath}/`) ? procPath.slice(cgroupPath.length + 1) : '';
+    return { unit, cgroupPath, subgroup: below };
   }
 
   async close(): Promise<void> {

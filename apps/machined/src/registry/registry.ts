@@ -16,6 +16,7 @@ import {
 } from '@machined/protocol';
 import { now } from '../clock.js';
 import type { StateStore } from '../state/state-store.js';
+import { HeapTrim } from './heap-trim.js';
 import { createHostMachine } from './host-machine.js';
 import { Machine } from './machine.js';
 import { scopeDescription, type MachineRequest } from './machine-request.js';
@@ -51,6 +52,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   private readonly reserved = new Set<string>();
   private readonly unwatch = new Map<Machine, () => void>();
   private readonly stopper: ScopeStopper;
+  private readonly heapTrim = new HeapTrim();
   private poller: NodeJS.Timeout | null = null;
   private stopRequester: ((m: Machine) => boolean) | null = null;
 
@@ -96,11 +98,18 @@ export class Registry extends EventEmitter<RegistryEvents> {
 
   /** The machine a process belongs to: as its leader, or through the unit its cgroup is in. */
   async findByPid(pid: number): Promise<Machine | undefined> {
-    if (pid === 1) return this.host;
-    const led = this.byLeader.get(pid);
-    if (led) return led;
+    return this.ledBy(pid) ?? (await this.unitMachineOfPid(pid)).machine;
+  }
+
+  /** The machine a PID leads (1 is the host's). */
+  private ledBy(pid: number): Machine | undefined {
+    return pid === 1 ? this.host : this.byLeader.get(pid);
+  }
+
+  /** The unit a PID sits in (null when none or unknown), and the machine that unit belongs to. */
+  private async unitMachineOfPid(pid: number): Promise<{ loc: UnitLocation | null; machine: Machine | undefined }> {
     const loc = await this.opts.backend.unitOfPid(pid).catch(() => null);
-    return loc ? this.byUnit.get(loc.unit) : undefined;
+    return { loc, machine: loc ? this.byUnit.get(loc.unit) : undefined };
   }
 
   async getByPid(pid: number): Promise<Machine> {
@@ -124,11 +133,9 @@ export class Registry extends EventEmitter<RegistryEvents> {
    */
   async register(req: MachineRequest, caller: Caller): Promise<Machine> {
     return this.withReservedName(req.name, async () => {
-      await this.checkLeader(req, caller);
-      const loc = await this.opts.backend.unitOfPid(req.leader).catch(() => null);
+      // One look-up of the leader's unit serves both the check and the registration.
+      const loc = await this.checkLeader(req, caller);
       if (loc && unitNameIsValid(loc.unit) && !loc.unit.endsWith('.slice')) {
-        const taken = this.byUnit.get(loc.unit);
-        if (taken) throw Errors.leaderInMachine(req.leader, taken.name);
         const location: UnitLocation = { unit: loc.unit, cgroupPath: loc.cgroupPath, subgroup: '' };
         return this.admit(this.machineFrom(req, caller, location, false));
       }
@@ -198,6 +205,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     for (const stop of this.unwatch.values()) stop();
     this.unwatch.clear();
     this.stopper.close();
+    this.heapTrim.close();
   }
 
   private async withReservedName(name: string, fn: () => Promise<Machine>): Promise<Machine> {
@@ -210,12 +218,16 @@ export class Registry extends EventEmitter<RegistryEvents> {
     }
   }
 
-  private async checkLeader(req: MachineRequest, caller: Caller): Promise<void> {
+  /** Refuses a leader that is gone, someone else's, or in a machine already; returns the unit it sits in. */
+  private async checkLeader(req: MachineRequest, caller: Caller): Promise<UnitLocation | null> {
     const info = processInfo(req.leader);
     if (!info) throw Errors.leaderNotFound(req.leader);
     if (caller.uid !== 0 && info.uid !== caller.uid) throw Errors.registerForOtherUser();
-    const other = await this.findByPid(req.leader);
-    if (other) throw Errors.leaderInMachine(req.leader, other.name);
+    const led = this.ledBy(req.leader);
+    if (led) throw Errors.leaderInMachine(req.leader, led.name);
+    const { loc, machine } = await this.unitMachineOfPid(req.leader);
+    if (machine) throw Errors.leaderInMachine(req.leader, machine.name);
+    return loc;
   }
 
   private async createScope(req: MachineRequest): Promise<UnitLocation> {
@@ -274,6 +286,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
   }
 
   private index(m: Machine): void {
+    this.heapTrim.added();
     this.machines.set(m.name, m);
     this.byLeader.set(m.leader, m);
     if (m.unit) this.byUnit.set(m.unit, m);
@@ -297,6 +310,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     if (this.byUnit.get(m.unit) === m) this.byUnit.delete(m.unit);
     this.unwatch.get(m)?.();
     this.unwatch.delete(m);
+    this.heapTrim.removed();
     m.state = 'closing';
     try {
       await this.opts.store.remove(m.name, m.unit);

@@ -19,10 +19,18 @@ export type JobMode = 'after-reply' | 'before-reply' | 'manual';
 
 class UnitIface extends Interface {
   Id: string;
-  ActiveState = 'active';
-  constructor(id: string) {
+  private state = 'active';
+  /** `onRead` hears every read of ActiveState over the bus, so tests can see when a watch looked. */
+  constructor(id: string, private readonly onRead: () => void = () => undefined) {
     super('org.freedesktop.systemd1.Unit');
     this.Id = id;
+  }
+  get ActiveState(): string {
+    this.onRead();
+    return this.state;
+  }
+  set ActiveState(state: string) {
+    this.state = state;
   }
 }
 UnitIface.configureMembers({
@@ -163,7 +171,8 @@ export class FakeSystemd1 extends EventEmitter {
     const slice = String(properties.find(([key]) => key === 'Slice')?.[1].value ?? 'system.slice');
     const pids = (properties.find(([key]) => key === 'PIDs')?.[1].value ?? []) as number[];
     const path = systemdUnitObjectPath(name);
-    const unit: FakeUnit = { name, path, pids: [...pids], unit: new UnitIface(name), scope: new ScopeIface(`/${slice}/${name}`) };
+    const unitIface = new UnitIface(name, () => this.record('Get', [name, 'ActiveState']));
+    const unit: FakeUnit = { name, path, pids: [...pids], unit: unitIface, scope: new ScopeIface(`/${slice}/${name}`) };
     this.units.set(name, unit);
     this.bus.export(path, unit.unit);
     this.bus.export(path, unit.scope);
@@ -196,6 +205,17 @@ export class FakeSystemd1 extends EventEmitter {
       (this.bus as unknown as { unexport(path: string): void }).unexport(unit.path);
       this.manager.UnitRemoved(name, unit.path);
     }
+  }
+
+  /**
+   * What systemd serves on the object path of a unit it does not have: it loads the name, finds
+   * nothing, and answers for a `not-found` stub whose ActiveState is inactive (GetUnit still says
+   * NoSuchUnit). dbus-next has no fallback paths, so a test asks for the stubs it needs.
+   */
+  notFoundStub(name: string): void {
+    const stub = new UnitIface(name, () => this.record('Get', [name, 'ActiveState']));
+    stub.ActiveState = 'inactive';
+    this.bus.export(systemdUnitObjectPath(name), stub);
   }
 
   /** Emits UnitRemoved without touching the unit, to tell the two end signals apart. */
