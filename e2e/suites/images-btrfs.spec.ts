@@ -7,6 +7,7 @@
  * image limit needs it on); rename and remove handle subvolumes, nested ones included.
  */
 import { expect } from 'chai';
+import { btrfs, btrfsPoolMounted, isSubvolume, roProperty, useBtrfsPool } from '../support/btrfs-pool.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,42 +35,12 @@ const NESTED = 'var/e2e-nested';
 
 type ImageRow = [string, string, boolean, bigint, bigint, bigint, string];
 
-/** btrfs-progs, its warnings (e.g. "qgroup data inconsistent" while a rescan runs) kept off the report. */
-const btrfs = (...args: string[]) => execFileSync('btrfs', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const isSubvolume = (p: string) => existsSync(p) && statSync(p).ino === 256;
 /** `btrfs subvolume show`'s field, e.g. UUID, Parent UUID, Flags. */
 const subvolField = (p: string, field: string) => new RegExp(`^\\s*${field}:\\s*(.*)$`, 'm').exec(btrfs('subvolume', 'show', p))?.[1]?.trim();
-const roProperty = (p: string) => btrfs('property', 'get', '-ts', p, 'ro').trim();
-const poolMounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === POOL && / - btrfs /.test(l));
 
 describe('image pool on btrfs', function () {
   this.timeout(180000);
-  let backing = '';
-
-  before(() => {
-    if (!inPath('mkfs.btrfs') || !inPath('btrfs')) throw new Error('btrfs-progs is not installed (apt-get install btrfs-progs)');
-    // The pool: btrfs on a sparse file, loop-mounted over the namespace's private tmpfs pool.
-    backing = join(trackPath(mkdtempSync(join(tmpdir(), 'machined-e2e-btrfs-'))), 'pool.img');
-    execFileSync('truncate', ['-s', '512M', backing]);
-    execFileSync('mkfs.btrfs', ['-q', backing]);
-    execFileSync('mount', ['-o', 'loop', backing, POOL]);
-  });
-
-  after(async () => {
-    // Also after a failure half-way: the mount goes, and with it (autoclear) the loop device.
-    if (poolMounted()) {
-      const r = await run('umount', [POOL]);
-      if (r.code !== 0) await run('umount', ['--lazy', POOL]);
-    }
-    if (backing === '') return;
-    const attached = async () => (await run('losetup', ['-j', backing])).stdout.trim();
-    try {
-      await waitUntil(async () => (await attached()) === '', 'the loop device to be detached', 10000);
-    } finally {
-      for (const line of (await attached()).split('\n').filter(Boolean)) await run('losetup', ['-d', line.slice(0, line.indexOf(':'))]);
-    }
-    expect(await attached()).to.equal('');
-  });
+  useBtrfsPool('machined-e2e');
 
   describe('through machinectl', () => {
     const stack = useStack();
@@ -94,7 +65,7 @@ describe('image pool on btrfs', function () {
     };
 
     before(async () => {
-      expect(poolMounted(), 'btrfs mounted on the pool').to.equal(true);
+      expect(btrfsPoolMounted(), 'btrfs mounted on the pool').to.equal(true);
       const sub = join(POOL, SUB);
       btrfs('subvolume', 'create', sub);
       const r = await run('cp', ['-a', '--', `${await busyboxRootfs()}/.`, `${sub}/`], { timeoutMs: 60000 });
@@ -297,11 +268,3 @@ describe('image pool on btrfs', function () {
 });
 
 /** Whether a program is in PATH (the suite needs btrfs-progs). */
-function inPath(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

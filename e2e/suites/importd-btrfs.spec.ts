@@ -8,6 +8,7 @@
  * (read-only) subvolume temporary left by a killed importd is deleted when importd starts.
  */
 import { expect } from 'chai';
+import { btrfs, btrfsPoolMounted, isSubvolume, roProperty, useBtrfsPool } from '../support/btrfs-pool.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,23 +22,16 @@ const POOL = '/var/lib/machines';
 const IMPORT1 = 'org.freedesktop.import1';
 const MANAGER = 'org.freedesktop.import1.Manager';
 
-const btrfs = (...args: string[]) => execFileSync('btrfs', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const isSubvolume = (p: string) => existsSync(p) && statSync(p).ino === 256;
 /** `btrfs subvolume show` succeeds only on a subvolume; returns its output. */
 const subvolumeShow = (p: string) => btrfs('subvolume', 'show', p);
-const roProperty = (p: string) => btrfs('property', 'get', '-ts', p, 'ro').trim();
 /** Paths (relative to the file system's top) of every subvolume on the pool's file system. */
 const subvolumes = () =>
   btrfs('subvolume', 'list', '-o', POOL)
     .split('\n')
     .map((l) => / path (.*)$/.exec(l)?.[1])
     .filter((p): p is string => p !== undefined);
-const poolMounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === POOL && / - btrfs /.test(l));
 const temporaries = () => readdirSync(POOL).filter((e) => e.startsWith('.#'));
 
-function inPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
-}
 
 async function sh(cmd: string): Promise<void> {
   const r = await run('bash', ['-euo', 'pipefail', '-c', cmd], { timeoutMs: 60000 });
@@ -46,36 +40,12 @@ async function sh(cmd: string): Promise<void> {
 
 describe('importd with the pool on btrfs', function () {
   this.timeout(180000);
-  let backing = '';
-
-  before(() => {
-    if (!inPath('mkfs.btrfs') || !inPath('btrfs')) throw new Error('btrfs-progs is not installed (apt-get install btrfs-progs)');
-    backing = join(trackPath(mkdtempSync(join(tmpdir(), 'importd-e2e-btrfs-'))), 'pool.img');
-    execFileSync('truncate', ['-s', '512M', backing]);
-    execFileSync('mkfs.btrfs', ['-q', backing]);
-    execFileSync('mount', ['-o', 'loop', backing, POOL]);
-  });
-
-  after(async () => {
-    // Also after a failure half-way: the mount goes, and with it (autoclear) the loop device.
-    if (poolMounted()) {
-      const r = await run('umount', [POOL]);
-      if (r.code !== 0) await run('umount', ['--lazy', POOL]);
-    }
-    if (backing === '') return;
-    const attached = async () => (await run('losetup', ['-j', backing])).stdout.trim();
-    try {
-      await waitUntil(async () => (await attached()) === '', 'the loop device to be detached', 10000);
-    } finally {
-      for (const line of (await attached()).split('\n').filter(Boolean)) await run('losetup', ['-d', line.slice(0, line.indexOf(':'))]);
-    }
-    expect(await attached()).to.equal('');
-  });
+  useBtrfsPool('importd-e2e');
 
   describe('through machinectl', () => {
     // Defined before the stack's own clean-up, so it runs first: that one cannot rm a read-only subvolume.
     after(async () => {
-      if (!poolMounted()) return;
+      if (!btrfsPoolMounted()) return;
       for (const e of readdirSync(POOL)) {
         const p = join(POOL, e);
         if (!isSubvolume(p)) continue;
@@ -90,7 +60,7 @@ describe('importd with the pool on btrfs', function () {
     let web: HttpFixture;
 
     before(async () => {
-      expect(poolMounted(), 'btrfs mounted on the pool').to.equal(true);
+      expect(btrfsPoolMounted(), 'btrfs mounted on the pool').to.equal(true);
       work = trackPath(mkdtempSync(join(tmpdir(), 'importd-btrfs-')));
       rootfs = await busyboxRootfs();
       await sh(`tar -C ${rootfs} --numeric-owner -cJf ${work}/busybox.tar.xz .`);
