@@ -44,5 +44,7 @@ exec unshare --mount --propagation private -- bash -euo pipefail -c '
   mkdir -p /run/systemd/e2e-repo
   mount --bind "$repo" /run/systemd/e2e-repo
   cd "/run/systemd/e2e-repo$rel"
+  # Caches our programs keep (machinectl'"'"'s V8 code cache) go with the namespace, not to ~/.cache.
+  export XDG_CACHE_HOME=/run/systemd/e2e-cache
   exec "$@"
 ' run-in-namespace "$repo" "$rel" "$@"

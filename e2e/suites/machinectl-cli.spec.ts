@@ -352,7 +352,7 @@ describe('our machinectl against the real one (golden comparisons and every verb
           run(process.execPath, [OURS, '--no-pager', '-H', 'somehost', ...args], { env: viaSsh }),
         ]);
         expect(o.stdout, `${args.join(' ')}: ${o.stderr}`).to.equal(r.stdout);
-        expect(o.code).to.equal(r.code).and.to.equal(0);
+        expect(o.code, o.stderr).to.equal(r.code).and.to.equal(0);
         expect(o.stdout).to.contain(name);
       }
       leader.kill('SIGKILL');

@@ -51,7 +51,9 @@ const lazyBuiltins = {
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, 'bin'), { recursive: true });
 const binName = `${app}.${cli ? 'cjs' : 'mjs'}`;
-const outfile = join(dist, 'bin', binName);
+// A CLI's bundle goes to lib/, run by a small launcher in bin/ that keeps a V8 code cache.
+const outfile = cli ? join(dist, 'lib', `${app}.cjs`) : join(dist, 'bin', binName);
+if (cli) mkdirSync(join(dist, 'lib'), { recursive: true });
 await build({
   entryPoints: [join(appDir, 'src', 'main.ts')],
   outfile,
@@ -61,6 +63,9 @@ await build({
   format: cli ? 'cjs' : 'esm',
   minify: cli,
   plugins: cli ? [lazyBuiltins] : [],
+  // import() becomes require(): the launcher runs the bundle as a vm.Script, where import() would
+  // need vm's still-experimental main-context loader (and its warning on stderr).
+  ...(cli ? { supported: { 'dynamic-import': false } } : {}),
   conditions: ['machined-source'],
   external,
   sourcemap: 'linked',
@@ -76,6 +81,9 @@ await build({
 });
 chmodSync(outfile, 0o755);
 if (cli) {
+  const launcher = join(dist, 'bin', binName);
+  cpSync(join(root, 'tools/build/cli/code-cache-launcher.cjs'), launcher);
+  chmodSync(launcher, 0o755);
   // bin/<app>.mjs stays a valid entry for whoever runs or imports it by that name; it costs the
   // ESM loader's few milliseconds, so the package's bin names the .cjs.
   const shim = join(dist, 'bin', `${app}.mjs`);
