@@ -2,7 +2,7 @@
  * Emptying and removing cgroups the tests (or machined, or nspawn) left behind, in both writable
  * hierarchies of a hybrid host.
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The roots of the two writable hierarchies on a hybrid host (cgroup2 and name=systemd). */
@@ -90,4 +90,28 @@ export function cgroupsNamedWith(prefix: string): string[] {
     }
   }
   return found;
+}
+
+/**
+ * Empty cgroups that an earlier, killed run left (named with another run's prefix, `mdt` and six
+ * hex digits) and that are old enough not to belong to a run going on right now. rmdir removes
+ * only empty cgroups, so nothing with a process in it is ever touched.
+ */
+export function sweepAbandonedCgroups(ownPrefix: string, minAgeMs = 15 * 60_000): void {
+  const now = Date.now();
+  for (const root of CGROUP_ROOTS) {
+    for (const slice of SWEPT_SLICES) {
+      for (const dir of subdirs(join(root, slice))) {
+        const name = dir.slice(dir.lastIndexOf('/') + 1);
+        if (!/mdt[0-9a-f]{6}/.test(name) || name.includes(ownPrefix)) continue;
+        try {
+          if (now - statSync(dir).mtimeMs < minAgeMs) continue;
+          for (const child of subdirs(dir)) rmdirSync(child);
+          rmdirSync(dir);
+        } catch {
+          // in use, or already gone
+        }
+      }
+    }
+  }
 }

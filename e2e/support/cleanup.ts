@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cgroupsNamedWith, removeCgroup } from './cgroups.js';
+import { cgroupsNamedWith, removeCgroup, sweepAbandonedCgroups } from './cgroups.js';
 import { leadsProcessGroup, processGroupHasMembers } from './proc-stat.js';
 import { RUN_PREFIX } from './run-prefix.js';
 
@@ -149,6 +149,8 @@ export async function cleanupAll(): Promise<string[]> {
     if (!(await removeCgroup(dir))) problems.push(`cgroup ${dir} could not be removed`);
   }
   cgroups.clear();
+  // Empty leftovers of earlier runs that were killed before their own clean-up.
+  sweepAbandonedCgroups(RUN_PREFIX);
   // Parents we created go only when empty: another run may have put its own cgroups there since.
   for (const dir of [...createdParents.splice(0).reverse(), ...slicesAbsentAtStart]) {
     try {
