@@ -78,10 +78,16 @@ describe('bad input', function () {
     expect((await errorOf(callManager(stack.client, 'TerminateMachine', ['.host']))).name).to.equal('org.freedesktop.DBus.Error.NotSupported');
   });
 
-  it('answers methods of later issues with NotSupported, never a stack trace', async () => {
-    const err = await errorOf(callManager(stack.client, 'CopyToMachine', [existing, '/etc/hostname', '/tmp/x']));
-    expect(err.name).to.equal('org.freedesktop.DBus.Error.NotSupported');
-    expect(err.message).not.to.match(/\bat \w+ \(|Error:/);
+  it('refuses copy and bind for a machine that shares the host\'s mounts: NotSupported in one line, never a stack trace', async () => {
+    // The leader here is a plain host process: copying "into" it would write the host's files.
+    const copy = await errorOf(callManager(stack.client, 'CopyToMachine', [existing, '/etc/hostname', '/tmp/x']));
+    expect(copy).to.deep.equal({
+      name: 'org.freedesktop.DBus.Error.NotSupported',
+      message: `Machine ${existing} shares the host's root directory and mounts; refusing to copy files into or out of it.`,
+    });
+    const bind = await errorOf(callManager(stack.client, 'BindMountMachine', [existing, '/srv', '/srv', false, false]));
+    expect(bind.name).to.equal('org.freedesktop.DBus.Error.NotSupported');
+    expect(bind.message).not.to.match(/\bat \w+ \(|Error:|\n/);
   });
 
   it('is still serving, with the same machines, after all of that', async () => {
