@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busLabelEscape } from '@machined/protocol';
+import { fileURLToPath } from 'node:url';
 import {
   CGROUP_ROOTS,
   MACHINECTL_ENTRY,
@@ -34,6 +35,8 @@ const POOL = '/var/lib/machines';
 const SD = 'org.freedesktop.systemd1';
 const SD_PATH = '/org/freedesktop/systemd1';
 const SD_MANAGER = 'org.freedesktop.systemd1.Manager';
+/** startMachined entry that runs machined inside MACHINED_E2E_NETNS (e2e/fixtures/in-netns.mjs). */
+const IN_NETNS_ENTRY = fileURLToPath(new URL('../fixtures/in-netns.mjs', import.meta.url));
 const serviceOf = (name: string) => `systemd-nspawn@${name}.service`;
 const unitPath = (unit: string) => `${SD_PATH}/unit/${busLabelEscape(unit)}`;
 
@@ -221,6 +224,60 @@ describe('machinectl start through systemd-nspawn', function () {
 describe('machinectl start through the built-in launcher (no systemd-nspawn)', function () {
   this.timeout(180000);
   startFlow('builtin');
+});
+
+/**
+ * --machine-network veth (systemd-nspawn@.service's own setting): machined runs inside a network
+ * namespace this test makes, so the host side of each machine's veth pair appears there, never in
+ * the host's network; it must be gone once the machine stops.
+ */
+function vethFlow(launcher: 'systemd-nspawn' | 'builtin') {
+  const netns = `${testMachineName('veth')}`;
+  const vethLinks = async () =>
+    (await run('ip', ['-n', netns, '-o', 'link', 'show'])).stdout
+      .split('\n')
+      .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1])
+      .filter((n): n is string => n !== undefined && n.startsWith('ve-'));
+  before(async () => {
+    const r = await run('ip', ['netns', 'add', netns]);
+    if (r.code !== 0) throw new Error(`ip netns add ${netns}: ${r.stderr}`);
+  });
+  const stack = useStack({
+    entry: IN_NETNS_ENTRY,
+    env: { MACHINED_E2E_NETNS: netns },
+    extraArgs: ['--launcher', launcher, '--machine-network', 'veth', '--terminate-timeout', '6', '--enabled-units-file', '/run/systemd/e2e-enabled-units'],
+  });
+  after(async () => {
+    await run('ip', ['netns', 'del', netns]);
+  });
+  const machinectl = machinectlOn(stack);
+  const makeImage = useImages();
+
+  it('the host side of the veth pair exists while the machine runs, and goes with it', async () => {
+    const name = testMachineName(launcher === 'builtin' ? 'bveth' : 'nveth');
+    const image = await makeImage(name);
+    expect(await vethLinks()).to.deep.equal([]);
+    const start = await machinectl('start', name);
+    expect(start.code, start.stderr).to.equal(0);
+    const leader = await initLeader(stack, name);
+    await waitUntil(async () => (await vethLinks()).length === 1, 'the host side of the veth pair');
+    // The container side: host0 in the machine's own network namespace.
+    const inside = await run('nsenter', ['-t', String(leader), '-n', 'ip', '-o', 'link', 'show', 'host0']);
+    expect(inside.code, inside.stderr).to.equal(0);
+    expect((await machinectl('terminate', name)).code).to.equal(0);
+    await expectNothingLeft(stack, name, image);
+    await waitUntil(async () => (await vethLinks()).length === 0, 'the veth pair to go');
+  });
+}
+
+describe('machinectl start with --machine-network veth, through systemd-nspawn', function () {
+  this.timeout(180000);
+  vethFlow('systemd-nspawn');
+});
+
+describe('machinectl start with --machine-network veth, through the built-in launcher', function () {
+  this.timeout(180000);
+  vethFlow('builtin');
 });
 
 describe('systemd1 StartUnit of other units', function () {
