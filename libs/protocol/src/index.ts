@@ -2,6 +2,7 @@ export * from './bus-names.js';
 export * from './bus-label.js';
 export * from './unit-name.js';
 export * from './names.js';
+export * from './id-map.js';
 export * from './errors.js';
 export * from './interface-model.js';
 export * from './machine1.js';

@@ -4,15 +4,13 @@
  * with one number.
  */
 import { readFileSync } from 'node:fs';
-import { Errors } from '@machined/protocol';
+import { Errors, parseIdMap } from '@machined/protocol';
 import type { Machine } from '../registry/machine.js';
 
 function simpleMap(path: string): { shift: number; range: number } | null {
-  const lines = readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-  if (lines.length !== 1) return null;
-  const [inner, outer, range] = lines[0]!.split(/\s+/).map(Number);
-  if (inner !== 0 || outer === undefined || range === undefined) return null;
-  return { shift: outer, range };
+  const ranges = parseIdMap(readFileSync(path, 'utf8'));
+  if (ranges?.length !== 1 || ranges[0]!.inner !== 0) return null;
+  return { shift: ranges[0]!.outer, range: ranges[0]!.count };
 }
 
 export function machineUidShift(m: Machine): number {

@@ -5,32 +5,19 @@
  * mappings (a container without its own user namespace) own nothing.
  */
 import { readFileSync } from 'node:fs';
-import { Errors } from '@machined/protocol';
+import { Errors, HOST_ID_RANGE, parseIdMap, type IdRange } from '@machined/protocol';
 import type { Machine } from '../registry/machine.js';
 
 type Kind = 'uid' | 'gid';
-interface Range {
-  inner: number;
-  outer: number;
-  count: number;
-}
 
-/** IDs below this are the host's ("host range"), as upstream. */
-export const HOST_ID_RANGE = 0x10000;
-
-function ranges(m: Machine, kind: Kind): Range[] {
+function ranges(m: Machine, kind: Kind): IdRange[] {
   let text: string;
   try {
     text = readFileSync(`/proc/${m.leader}/${kind}_map`, 'utf8');
   } catch {
     return [];
   }
-  return text
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/).map(Number))
-    .filter((f) => f.length === 3 && f.every((n) => Number.isSafeInteger(n)))
-    .map(([inner, outer, count]) => ({ inner: inner!, outer: outer!, count: count! }))
-    .filter((r) => r.inner !== r.outer);
+  return (parseIdMap(text) ?? []).filter((r) => r.inner !== r.outer);
 }
 
 export function mapFromMachine(m: Machine, kind: Kind, inner: number): number {

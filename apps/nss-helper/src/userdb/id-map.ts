@@ -6,31 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseIdMap, type IdRange } from '@machined/protocol';
 import { uidIsValid } from './user-names.js';
 
-export interface IdRange {
-  inner: number;
-  outer: number;
-  count: number;
-}
-
-/** IDs below this are the host's ("host range"); upstream never gives them to a container. */
-export const HOST_ID_RANGE = 0x10000;
-
-/** Parses a uid_map / gid_map text; null if a line is not three unsigned 32-bit numbers. */
-export function parseIdMap(text: string): IdRange[] | null {
-  const out: IdRange[] = [];
-  for (const line of text.split('\n')) {
-    const t = line.trim();
-    if (t === '') continue;
-    const f = t.split(/\s+/);
-    if (f.length !== 3 || !f.every((x) => /^[0-9]{1,10}$/.test(x))) return null;
-    const [inner, outer, count] = f.map(Number) as [number, number, number];
-    if (inner > 0xffffffff || outer > 0xffffffff || count > 0xffffffff) return null;
-    out.push({ inner, outer, count });
-  }
-  return out;
-}
+export { HOST_ID_RANGE, parseIdMap, type IdRange } from '@machined/protocol';
 
 /** Ranges that give IDs to the container: the host's own namespace (outer base 0) is skipped. */
 function owning(ranges: IdRange[]): IdRange[] {
